@@ -1,0 +1,184 @@
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+user_id_validator = RegexValidator(
+    r"^[A-Za-z0-9._-]{4,30}$",
+    _("User ID is 4 to 30 letters, digits, dots, dashes or underscores."),
+    code="invalid_user_id",
+)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, user_id, password=None, **extra_fields):
+        if not user_id:
+            raise ValueError("A user needs a User ID")
+        user = self.model(user_id=user_id, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, user_id, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self.create_user(user_id, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        # User IDs are matched without regard to case, as customers type them.
+        return self.get(user_id__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: a customer of the bank or a member of staff."""
+
+    class ConfirmationMethod(models.TextChoices):
+        SMS = "sms", _("SMS OTP")
+        HARDWARE_TOKEN = "hardware_token", _("Hardware token")
+        MOBILE_TOKEN = "mobile_token", _("Mobile Token")
+
+    user_id = models.CharField(
+        _("User ID"), max_length=30, unique=True, validators=[user_id_validator]
+    )
+    full_name = models.CharField(_("full name"), max_length=150)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    phone = PhoneNumberField(_("mobile phone"), region="ID", blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    cif = models.CharField(_("CIF"), max_length=20, blank=True, db_index=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="id"
+    )
+    confirmation_method = models.CharField(
+        _("confirmation method"),
+        max_length=20,
+        choices=ConfirmationMethod.choices,
+        default=ConfirmationMethod.SMS,
+    )
+    # Consecutive wrong OTPs across challenges; reaching the limit blocks OTP (AccessBlock).
+    otp_failure_count = models.PositiveSmallIntegerField(default=0)
+    # The one session allowed for this user; any other session is ended on its next request.
+    session_key = models.CharField(max_length=40, blank=True, editable=False)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "user_id"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Upper("user_id"), name="accounts_user_user_id_upper_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.user_id
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.user_id
+
+
+class AccessBlockQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(lifted_at__isnull=True)
+
+
+class AccessBlock(models.Model):
+    """Why a customer cannot log in or confirm, until staff lift it with a reason."""
+
+    class Kind(models.TextChoices):
+        OTP_FAILURES = "otp_failures", _("Too many wrong OTPs")
+        LOST_PHONE = "lost_phone", _("Lost or stolen phone")
+        STAFF_FLAG = "staff_flag", _("Flagged by staff")
+        SELF_FLAG = "self_flag", _("Blocked by the customer")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_blocks"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_reason = models.TextField(blank=True)
+
+    objects = AccessBlockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="accounts_accessblock_one_active_per_kind",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.kind}"
+
+    # Blocks of these kinds stop login as well as confirmations.
+    LOGIN_KINDS = (Kind.LOST_PHONE, Kind.STAFF_FLAG, Kind.SELF_FLAG)
+
+
+class AuditEvent(models.Model):
+    """One security-relevant act: who did what to whom, when, from where and why.
+
+    Append-only, and never holds a secret: ``data`` keeps ids, states and masked values only.
+    """
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("Logged in")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOGIN_LOCKED = "login_locked", _("Login locked")
+        LOGOUT = "logout", _("Logged out")
+        OTP_ISSUED = "otp_issued", _("OTP issued")
+        OTP_VERIFIED = "otp_verified", _("OTP verified")
+        OTP_FAILED = "otp_failed", _("OTP failed")
+        ACCESS_BLOCKED = "access_blocked", _("Access blocked")
+        ACCESS_UNBLOCKED = "access_unblocked", _("Access unblocked")
+        SMS_ALARM = "sms_alarm", _("SMS rate alarm")
+        TRANSFER = "transfer", _("Transfer made")
+        PAYEE_ADDED = "payee_added", _("Payee added")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    action = models.CharField(max_length=30, choices=Action.choices, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_id}"

@@ -1,0 +1,41 @@
+"""Domain errors of payments, each with a message fit to show the customer."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentError(Exception):
+    message = _("The transaction could not be made.")
+    code = "payment_error"
+
+    def __init__(self, message=None):
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+    def __str__(self):
+        return str(self.message)
+
+
+class InsufficientFunds(PaymentError):
+    message = _("The balance of the source account is not enough for this transfer.")
+    code = "insufficient_funds"
+
+
+class AccountNotFound(PaymentError):
+    message = _("No account with this number exists at the bank.")
+    code = "account_not_found"
+
+
+class SameAccount(PaymentError):
+    message = _("The destination must differ from the source account.")
+    code = "same_account"
+
+
+class NotPending(PaymentError):
+    message = _("This transaction is no longer waiting for confirmation.")
+    code = "not_pending"
+
+
+class PayeeExists(PaymentError):
+    message = _("This account is already one of your payees.")
+    code = "payee_exists"

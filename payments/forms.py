@@ -1,0 +1,107 @@
+import re
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from .models import BankAccount, Payee
+
+OTHER = "other"
+
+
+class RupiahField(forms.DecimalField):
+    """An amount in rupiah as people type it: ``1500000``, ``1.500.000``, ``Rp 1.500.000,50``."""
+
+    default_error_messages = {"invalid": _("Enter an amount in rupiah, e.g. 1.500.000.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=15, decimal_places=2, min_value=Decimal("1"), **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = re.sub(r"\s|^Rp\.?", "", str(value).strip(), flags=re.IGNORECASE)
+        if not re.fullmatch(r"[0-9.,]+", text, flags=re.ASCII):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if "," in text or re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})+", text):
+            # Indonesian notation: dots group thousands, a comma starts the cents.
+            text = text.replace(".", "").replace(",", ".")
+        return super().to_python(text)
+
+
+class AccountNumberField(forms.CharField):
+    default_error_messages = {"invalid": _("An account number has 10 digits.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, **kwargs)
+
+    def clean(self, value):
+        value = re.sub(r"[\s-]", "", super().clean(value) or "")
+        if value and not re.fullmatch(r"[0-9]{10}", value, flags=re.ASCII):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
+class TransferForm(forms.Form):
+    """Where from, where to and how much. The destination is one of the customer's own
+    accounts, a saved payee, or any other account number of the bank."""
+
+    error_messages = {
+        "destination_required": _("Choose a destination or type an account number."),
+    }
+
+    source = forms.ModelChoiceField(
+        label=_("From account"), queryset=BankAccount.objects.none(), empty_label=None
+    )
+    destination = forms.ChoiceField(label=_("To"))
+    destination_number = AccountNumberField(label=_("Other account number"), required=False)
+    amount = RupiahField(label=_("Amount (Rp)"))
+    description = forms.CharField(label=_("Description"), max_length=100, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        accounts = list(BankAccount.objects.filter(owner=user))
+        payees = list(
+            Payee.objects.filter(owner=user, status=Payee.Status.ACTIVE).select_related("account")
+        )
+        self.fields["source"].queryset = BankAccount.objects.filter(owner=user)
+        self.fields["source"].label_from_instance = lambda a: (
+            f"{a.number} ({a.get_product_display()})"
+        )
+        self.fields["destination"].choices = [
+            (
+                _("My accounts"),
+                [(a.number, f"{a.number} ({a.get_product_display()})") for a in accounts],
+            ),
+            (
+                _("Saved payees"),
+                [(p.account.number, f"{p.nickname} – {p.account.number}") for p in payees],
+            ),
+            (OTHER, _("Another account number (type it below)")),
+        ]
+        self.fields["amount"].validators.append(MaxValueValidator(settings.TRANSFER_MAX_AMOUNT))
+        self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+        self.fields["amount"].widget.input_type = "text"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("destination") == OTHER:
+            if not cleaned.get("destination_number"):
+                self.add_error(
+                    "destination_number",
+                    forms.ValidationError(
+                        self.error_messages["destination_required"], code="destination_required"
+                    ),
+                )
+            else:
+                cleaned["destination_account_number"] = cleaned["destination_number"]
+        elif cleaned.get("destination"):
+            cleaned["destination_account_number"] = cleaned["destination"]
+        return cleaned
+
+
+class PayeeForm(forms.Form):
+    account_number = AccountNumberField(label=_("Account number"))
+    nickname = forms.CharField(label=_("Nickname"), max_length=40)

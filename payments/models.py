@@ -1,0 +1,138 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+account_number_validator = RegexValidator(
+    r"^[0-9]{10}$", _("An account number has 10 digits."), code="invalid_account_number"
+)
+
+
+class BankAccount(models.Model):
+    """A customer's account at the bank. The database itself refuses a negative balance."""
+
+    class Product(models.TextChoices):
+        SAVINGS = "savings", _("Savings")
+        CURRENT = "current", _("Current account")
+
+    number = models.CharField(
+        _("account number"), max_length=10, unique=True, validators=[account_number_validator]
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bank_accounts"
+    )
+    product = models.CharField(max_length=10, choices=Product.choices, default=Product.SAVINGS)
+    currency = models.CharField(max_length=3, default="IDR")
+    balance = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="payments_bankaccount_balance_not_negative"
+            )
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class Payee(models.Model):
+    """A saved destination; it becomes usable only after the customer confirms it with an OTP."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payees"
+    )
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    nickname = models.CharField(_("nickname"), max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    challenge = models.ForeignKey(
+        "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["nickname"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "account"],
+                condition=Q(status="active"),
+                name="payments_payee_one_active_per_account",
+            )
+        ]
+
+    def __str__(self):
+        return self.nickname
+
+
+class Transfer(models.Model):
+    """A movement of money between two accounts of the bank, confirmed with an OTP."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    reference = models.CharField(max_length=20, unique=True)
+    initiated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transfers"
+    )
+    source = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    destination = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3, default="IDR")
+    description = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(max_length=100, blank=True)
+    challenge = models.ForeignKey(
+        "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="payments_transfer_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("destination")),
+                name="payments_transfer_distinct_accounts",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class LedgerEntry(models.Model):
+    """One leg of a transfer: a debit (negative) or a credit (positive) on one account."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="entries")
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    balance_after = models.DecimalField(max_digits=18, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="payments_ledgerentry_not_zero"),
+            models.UniqueConstraint(
+                fields=["transfer", "account"], name="payments_ledgerentry_one_leg_per_account"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.amount}"

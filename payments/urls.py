@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "payments"
+urlpatterns = [
+    path("transfers/", views.TransferListView.as_view(), name="transfer-list"),
+    path("transfers/new/", views.TransferCreateView.as_view(), name="transfer-create"),
+    path("transfers/<slug:reference>/", views.TransferDetailView.as_view(), name="transfer-detail"),
+    path(
+        "transfers/<slug:reference>/confirm/",
+        views.TransferConfirmView.as_view(),
+        name="transfer-confirm",
+    ),
+    path("transfers/<slug:reference>/otp/", views.TransferOtpView.as_view(), name="transfer-otp"),
+    path("payees/", views.PayeeListView.as_view(), name="payee-list"),
+    path("payees/new/", views.PayeeCreateView.as_view(), name="payee-create"),
+    path("payees/<int:pk>/confirm/", views.PayeeConfirmView.as_view(), name="payee-confirm"),
+    path("payees/<int:pk>/otp/", views.PayeeOtpView.as_view(), name="payee-otp"),
+]

@@ -1,0 +1,32 @@
+"""How the bank writes money, phone numbers and account numbers for people."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import phonenumbers
+
+
+def rupiah(amount) -> str:
+    """``Decimal("1500000")`` → ``"Rp 1.500.000"``; cents only when there are any (``Rp 10,50``)."""
+    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    whole, cents = f"{abs(value):.2f}".split(".")
+    grouped = f"{int(whole):,}".replace(",", ".")
+    return f"{sign}Rp {grouped}" + (f",{cents}" if cents != "00" else "")
+
+
+def phone_masked(phone) -> str:
+    """``+6281234565678`` → ``"+62 812-****-5678"``: enough for the customer to recognise it."""
+    if not phone:
+        return ""
+    number = (
+        phone
+        if isinstance(phone, phonenumbers.PhoneNumber)
+        else phonenumbers.parse(str(phone), "ID")
+    )
+    national = str(number.national_number)
+    return f"+{number.country_code} {national[:3]}-****-{national[-4:]}"
+
+
+def account_masked(number: str) -> str:
+    """``"1234566789"`` → ``"****6789"``."""
+    return f"****{number[-4:]}" if number else ""

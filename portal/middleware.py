@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+
+class SessionSecurityMiddleware:
+    """Ends a session that is no longer the user's only one, idle too long, or too old.
+
+    One session per user: ``User.session_key`` names the session that may act; a newer login,
+    a staff flag or a logout elsewhere changes it, and this session ends on its next request.
+    The idle and absolute limits are settings, read per request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            reason = self._end_reason(request, user)
+            if reason:
+                logout(request)
+                messages.info(request, reason)
+                return redirect(settings.LOGIN_URL)
+            request.session["last_seen"] = timezone.now().timestamp()
+        return self.get_response(request)
+
+    def _end_reason(self, request, user):
+        now = timezone.now().timestamp()
+        session = request.session
+        if user.session_key != session.session_key:
+            return _("Your session has ended because your User ID was used to log in elsewhere.")
+        if now - session.get("last_seen", now) > settings.SESSION_IDLE_TIMEOUT:
+            return _("Your session has ended after %(minutes)s minutes without activity.") % {
+                "minutes": settings.SESSION_IDLE_TIMEOUT // 60
+            }
+        if now - session.get("auth_at", now) > settings.SESSION_ABSOLUTE_TIMEOUT:
+            return _("Your session has ended. Please log in again.")
+        return None

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+portal_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("dashboard/", views.dashboard, name="dashboard"),
+        path("language/", views.language_set, name="language"),
+    ],
+    "portal",
+)
+
+urlpatterns = [
+    path("", include(portal_patterns)),
+    path("", include("accounts.urls")),
+    path("", include("payments.urls")),
+    path("", include("tokens.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,72 @@
+"""Domain errors of the OTP core. Each carries a message fit to show the customer."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class OtpError(Exception):
+    message = _("The code could not be checked. Please try again.")
+    code = "otp_error"
+
+    def __init__(self, message=None, **params):
+        self.params = params
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+    def __str__(self):
+        return str(self.message) % self.params if self.params else str(self.message)
+
+
+class OtpBlocked(OtpError):
+    message = _(
+        "Confirmation with a one-time password is blocked for your User ID. "
+        "Please call the bank to have it unblocked."
+    )
+    code = "otp_blocked"
+
+
+class NoPhone(OtpError):
+    message = _("No mobile number is registered for you. Please visit a branch.")
+    code = "no_phone"
+
+
+class NoChallenge(OtpError):
+    message = _("Press “Generate OTP” first to receive a code.")
+    code = "no_challenge"
+
+
+class WrongCode(OtpError):
+    message = _("The code is wrong. %(remaining)s tries left for this code.")
+    code = "wrong_code"
+
+
+class ChallengeVoided(OtpError):
+    message = _(
+        "Too many wrong codes: this code no longer works. Press “Generate OTP” for a new one."
+    )
+    code = "challenge_voided"
+
+
+class ChallengeExpired(OtpError):
+    message = _("The code has expired. Press “Generate OTP” for a new one.")
+    code = "challenge_expired"
+
+
+class ChallengeUsed(OtpError):
+    message = _("This code has already been used.")
+    code = "challenge_used"
+
+
+class IntentMismatch(OtpError):
+    message = _("This code was issued for another transaction and cannot confirm this one.")
+    code = "intent_mismatch"
+
+
+class ResendTooSoon(OtpError):
+    message = _("A code was just sent. You can ask for a new one in %(seconds)s seconds.")
+    code = "resend_too_soon"
+
+
+class SmsLimitReached(OtpError):
+    message = _("Too many codes were requested. Please wait a while and try again.")
+    code = "sms_limit"

@@ -1,0 +1,34 @@
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class OtpForm(forms.Form):
+    """The "One Time Password" field: 6 ASCII digits, spaces and dashes tolerated."""
+
+    error_messages = {
+        "invalid_code": _("Enter the 6 digits of the one-time password."),
+    }
+
+    code = forms.CharField(
+        label="One Time Password",
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 \\-]*",
+                "maxlength": "9",
+                "class": "otp-input",
+                "aria-describedby": "otp-help otp-warning",
+            }
+        ),
+    )
+
+    def clean_code(self):
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not re.fullmatch(r"[0-9]{6}", code, flags=re.ASCII):
+            raise forms.ValidationError(self.error_messages["invalid_code"], code="invalid_code")
+        return code

@@ -1,0 +1,417 @@
+"""The OTP core: issue a challenge for an intent, verify a code for an intent, send the SMS.
+
+``tokens`` knows nothing of transfers or payees. A caller describes its pending action as an
+*intent*: a purpose and a canonical summary computed from its own server-side record. The
+challenge keeps only a digest of it, so a code confirms exactly that action.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext, override
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.models import AuditEvent, User
+from portal.formatting import phone_masked
+
+from . import exceptions, sms
+from .models import Challenge, SMSDevice, SmsMessage
+
+logger = logging.getLogger(__name__)
+
+POLICY_PER_TRANSACTION = "per_transaction"
+POLICY_PER_SESSION = "per_session"
+
+
+def intent_digest(*, purpose: str, summary: dict) -> str:
+    """SHA-256 of the purpose and the summary in canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(
+        {"purpose": purpose, "summary": summary}, sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def policy_for(purpose: str) -> str:
+    """``per_transaction`` or ``per_session`` for a purpose (money moves per transaction)."""
+    return settings.OTP_POLICY.get(purpose, POLICY_PER_TRANSACTION)
+
+
+class ChallengeCodeGenerator:
+    """Derives a challenge's code from the server key: HMAC-SHA256 and HOTP's truncation.
+
+    Like ``django.contrib.auth.tokens``: settings are read at call time and ``_now`` is the
+    seam for tests. The code exists only while it is derived, in the worker that sends it and
+    in the request that checks it.
+    """
+
+    def code(self, challenge: Challenge) -> str:
+        key = settings.OTP_SMS_KEY.encode()
+        message = f"{challenge.pk}:{challenge.salt}".encode()
+        digest = hmac.new(key, message, hashlib.sha256).digest()
+        offset = digest[-1] & 0x0F
+        number = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+        digits = settings.OTP_CODE_DIGITS
+        return str(number % 10**digits).zfill(digits)
+
+    def check(self, challenge: Challenge, code: str) -> bool:
+        return constant_time_compare(self.code(challenge), code)
+
+
+code_generator = ChallengeCodeGenerator()
+
+
+def sms_device_for(user: User) -> SMSDevice:
+    device, _ = SMSDevice.objects.get_or_create(
+        user=user, defaults={"name": "SMS", "confirmed": True}
+    )
+    return device
+
+
+def challenge_issue(
+    *, user: User, purpose: str, summary: dict, text: str, text_params: dict
+) -> Challenge:
+    """Issue a challenge for an intent and queue its SMS once the transaction commits.
+
+    ``text`` is an untranslated message (marked with ``gettext_noop`` by the caller) naming the
+    action, ``text_params`` its masked, non-secret values; the worker renders it in the
+    customer's language. Raises ``OtpBlocked``, ``NoPhone``, ``ResendTooSoon`` or
+    ``SmsLimitReached``. A new challenge voids the earlier pending ones of the same intent.
+    """
+    if account_selectors.otp_blocked(user=user):
+        raise exceptions.OtpBlocked()
+    if not user.phone:
+        raise exceptions.NoPhone()
+    digest = intent_digest(purpose=purpose, summary=summary)
+    now = timezone.now()
+    with transaction.atomic():
+        # One issuer at a time per customer, so that limits hold under double clicks.
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now)
+        Challenge.objects.filter(
+            user=user, purpose=purpose, intent_digest=digest, status=Challenge.Status.PENDING
+        ).update(status=Challenge.Status.VOIDED)
+        challenge = Challenge(
+            user=user,
+            purpose=purpose,
+            intent_digest=digest,
+            summary={"text": text, "params": text_params},
+            salt=secrets.token_hex(16),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.OTP_CODE_LIFETIME),
+        )
+        challenge.full_clean()
+        challenge.save()
+        SmsMessage.objects.create(challenge=challenge, user=user, to=user.phone, created_at=now)
+        account_services.audit_log(
+            action=AuditEvent.Action.OTP_ISSUED,
+            subject=user,
+            actor=user,
+            data={
+                "purpose": purpose,
+                "challenge": str(challenge.pk),
+                "to": phone_masked(user.phone),
+            },
+        )
+        transaction.on_commit(partial(_sms_schedule, challenge_id=challenge.pk))
+    _sms_global_rate_watch(now=now)
+    return challenge
+
+
+def _sms_limits_check(*, user: User, purpose: str, digest: str, now) -> None:
+    last = (
+        Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
+        .select_related("sms")
+        .order_by("-created_at")
+        .first()
+    )
+    if last is not None:
+        wait = settings.OTP_RESEND_COOLDOWN - (now - last.created_at).total_seconds()
+        last_failed = hasattr(last, "sms") and last.sms.has_failed
+        if wait > 0 and not last_failed:
+            raise exceptions.ResendTooSoon(seconds=int(wait) + 1)
+    user_window = now - timedelta(seconds=settings.OTP_SMS_USER_WINDOW)
+    if SmsMessage.objects.filter(user=user, created_at__gt=user_window).count() >= (
+        settings.OTP_SMS_USER_LIMIT
+    ):
+        raise exceptions.SmsLimitReached()
+    phone_window = now - timedelta(seconds=settings.OTP_SMS_PHONE_WINDOW)
+    if SmsMessage.objects.filter(to=user.phone, created_at__gt=phone_window).count() >= (
+        settings.OTP_SMS_PHONE_LIMIT
+    ):
+        raise exceptions.SmsLimitReached()
+
+
+def _sms_global_rate_watch(*, now) -> None:
+    """Raise the alarm when the whole portal sends more SMS than it ever should (SMS pumping)."""
+    window = now - timedelta(seconds=settings.OTP_SMS_GLOBAL_WINDOW)
+    count = SmsMessage.objects.filter(created_at__gt=window).count()
+    if count == settings.OTP_SMS_GLOBAL_ALARM:
+        logger.critical("SMS rate alarm: %s SMS in %s s", count, settings.OTP_SMS_GLOBAL_WINDOW)
+        account_services.audit_log(
+            action=AuditEvent.Action.SMS_ALARM,
+            data={"count": count, "window_seconds": settings.OTP_SMS_GLOBAL_WINDOW},
+        )
+
+
+def _sms_schedule(*, challenge_id) -> None:
+    """Queue the send task; if the broker cannot be reached, say so on the message at once."""
+    from kombu.exceptions import OperationalError
+
+    from .tasks import challenge_sms_send
+
+    challenge = Challenge.objects.only("expires_at").get(pk=challenge_id)
+    try:
+        challenge_sms_send.apply_async(args=[str(challenge_id)], expires=challenge.expires_at)
+    except OperationalError:
+        logger.error("SMS for challenge %s not queued: broker unreachable", challenge_id)
+        SmsMessage.objects.filter(
+            challenge_id=challenge_id, status=SmsMessage.Status.PENDING
+        ).update(status=SmsMessage.Status.FAILED, error_code="queue")
+
+
+class _CodeRejected(Exception):
+    """Raised inside the confirmation transaction; counted once that transaction is undone."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+@contextmanager
+def challenge_verify(
+    *, user: User, challenge: Challenge | None, purpose: str, summary: dict, code: str
+):
+    """Check ``code`` for the intent and consume the challenge together with the action.
+
+    Use it around the action it confirms::
+
+        with challenge_verify(user=u, challenge=c, purpose="transfer", summary=s, code=code):
+            ...  # the action; it commits with the consumption, or neither happens
+
+    ``summary`` comes from the caller's server-side record of the pending action, never from
+    the confirm form. Consumption is one conditional UPDATE (pending, not expired, tries left),
+    so of two parallel submissions of the right code exactly one wins. A wrong code costs a try
+    on the challenge and counts toward the customer's OTP block; it is recorded after the
+    transaction is rolled back, so it must not be nested in an outer transaction.
+    """
+    if account_selectors.otp_blocked(user=user):
+        raise exceptions.OtpBlocked()
+    if challenge is None:
+        raise exceptions.NoChallenge()
+    try:
+        with transaction.atomic():
+            _challenge_consume(
+                user=user, challenge=challenge, purpose=purpose, summary=summary, code=code
+            )
+            yield challenge
+    except _CodeRejected as rejected:
+        _rejection_record(user=user, challenge=challenge, reason=rejected.reason)
+    account_services.otp_failure_reset(user=user)
+    account_services.audit_log(
+        action=AuditEvent.Action.OTP_VERIFIED,
+        subject=user,
+        actor=user,
+        data={"purpose": purpose, "challenge": str(challenge.pk)},
+    )
+
+
+def _challenge_consume(
+    *, user: User, challenge: Challenge, purpose: str, summary: dict, code: str
+) -> None:
+    digest = intent_digest(purpose=purpose, summary=summary)
+    if (
+        challenge.user_id != user.pk
+        or challenge.purpose != purpose
+        or not constant_time_compare(challenge.intent_digest, digest)
+    ):
+        raise _CodeRejected("intent_mismatch")
+    _raise_unless_pending(challenge)
+    if not code_generator.check(challenge, code):
+        raise _CodeRejected("wrong_code")
+    now = timezone.now()
+    won = Challenge.objects.filter(
+        pk=challenge.pk,
+        status=Challenge.Status.PENDING,
+        expires_at__gt=now,
+        attempts__lt=settings.OTP_MAX_ATTEMPTS,
+    ).update(status=Challenge.Status.CONSUMED, consumed_at=now)
+    if not won:
+        challenge.refresh_from_db()
+        _raise_unless_pending(challenge)
+        raise exceptions.ChallengeUsed()
+    challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, now
+
+
+def _raise_unless_pending(challenge: Challenge) -> None:
+    if challenge.status == Challenge.Status.CONSUMED:
+        raise exceptions.ChallengeUsed()
+    if challenge.status == Challenge.Status.VOIDED:
+        raise exceptions.ChallengeVoided()
+    if challenge.is_expired:
+        raise exceptions.ChallengeExpired()
+
+
+def _rejection_record(*, user: User, challenge: Challenge, reason: str):
+    """Count a rejected code (a try on the challenge, a consecutive failure) and raise."""
+    if reason == "wrong_code":
+        Challenge.objects.filter(pk=challenge.pk, status=Challenge.Status.PENDING).update(
+            attempts=F("attempts") + 1
+        )
+        Challenge.objects.filter(
+            pk=challenge.pk,
+            status=Challenge.Status.PENDING,
+            attempts__gte=settings.OTP_MAX_ATTEMPTS,
+        ).update(status=Challenge.Status.VOIDED)
+        challenge.refresh_from_db()
+    count = account_services.otp_failure_record(
+        user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
+    )
+    account_services.audit_log(
+        action=AuditEvent.Action.OTP_FAILED,
+        subject=user,
+        actor=user,
+        data={"challenge": str(challenge.pk), "reason": reason, "consecutive": count},
+    )
+    if account_selectors.otp_blocked(user=user):
+        raise exceptions.OtpBlocked()
+    if reason == "intent_mismatch":
+        raise exceptions.IntentMismatch()
+    if challenge.status == Challenge.Status.VOIDED:
+        raise exceptions.ChallengeVoided()
+    raise exceptions.WrongCode(remaining=settings.OTP_MAX_ATTEMPTS - challenge.attempts)
+
+
+def session_verified(*, request, user: User) -> None:
+    """Mark the session verified by SMS OTP (django-otp) and cycle its key."""
+    from django_otp import login as otp_login
+
+    otp_login(request, sms_device_for(user))
+    request.session.cycle_key()
+    account_services.session_rebind(user=user, session_key=request.session.session_key)
+
+
+def confirmation_needed(*, request, purpose: str) -> bool:
+    """False only for a ``per_session`` purpose in a session already verified by OTP."""
+    if policy_for(purpose) == POLICY_PER_SESSION:
+        return not request.user.is_verified()
+    return True
+
+
+# --- Sending ------------------------------------------------------------------------------
+
+
+def sms_body(challenge: Challenge, code: str) -> str:
+    """The SMS text, in the customer's language, with the fraud warning."""
+    minutes = max(1, settings.OTP_CODE_LIFETIME // 60)
+    with override(challenge.user.language):
+        action = gettext(challenge.summary.get("text", "")) % challenge.summary.get("params", {})
+        return gettext(
+            "OTP code %(code)s for %(action)s. Valid for %(minutes)s minutes. "
+            "NEVER GIVE this code to anyone, including bank staff."
+        ) % {"code": code, "action": action, "minutes": minutes}
+
+
+def sms_deliver(*, challenge_id) -> SmsMessage | None:
+    """Send the challenge's SMS, at most once, whatever retries or redeliveries happen.
+
+    The message is claimed (pending → sending) by a conditional UPDATE before the provider is
+    called; a second worker, a redelivered task or a late retry finds it claimed and sends
+    nothing. A transient error puts it back to pending and re-raises for the task to retry; an
+    uncertain one (the provider may have it) leaves it ``unknown`` and is never retried.
+    """
+    now = timezone.now()
+    claimed = SmsMessage.objects.filter(
+        challenge_id=challenge_id,
+        status=SmsMessage.Status.PENDING,
+        challenge__status=Challenge.Status.PENDING,
+        challenge__expires_at__gt=now,
+    ).update(status=SmsMessage.Status.SENDING, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    challenge = Challenge.objects.select_related("user").get(pk=challenge_id)
+    message = challenge.sms
+    validity = max(1, int((challenge.expires_at - now).total_seconds()))
+    try:
+        sent = sms.get_backend().send(
+            to=str(message.to),
+            body=sms_body(challenge, code_generator.code(challenge)),
+            validity_period=validity,
+            status_callback=settings.SMS_STATUS_CALLBACK_URL,
+        )
+    except sms.TransientSmsError as exc:
+        _sms_mark(message, SmsMessage.Status.PENDING, error_code=exc.code)
+        raise
+    except sms.UncertainSmsError as exc:
+        _sms_mark(message, SmsMessage.Status.UNKNOWN, error_code=exc.code)
+        return message
+    except sms.PermanentSmsError as exc:
+        _sms_mark(message, SmsMessage.Status.FAILED, error_code=exc.code)
+        return message
+    message.provider_id = sent.provider_id
+    _sms_mark(message, _provider_status(sent.status), error_code="")
+    return message
+
+
+def sms_give_up(*, challenge_id, error_code: str) -> None:
+    """No more retries: the customer may ask for a new code at once."""
+    SmsMessage.objects.filter(challenge_id=challenge_id, status=SmsMessage.Status.PENDING).update(
+        status=SmsMessage.Status.FAILED, error_code=error_code
+    )
+
+
+def sms_retry_delay(*, retries: int) -> float:
+    """Exponential backoff with full jitter: 2, 4, 8 … seconds at most, never less than 1."""
+    ceiling = settings.SMS_SEND_RETRY_BASE * (2**retries)
+    return max(1.0, secrets.SystemRandom().uniform(ceiling / 2, ceiling))
+
+
+def sms_retry_worthwhile(*, challenge_id, delay: float) -> bool:
+    """A retry is worth it only if the code will still be valid for a while after it."""
+    expires_at = Challenge.objects.values_list("expires_at", flat=True).get(pk=challenge_id)
+    margin = settings.OTP_CODE_LIFETIME / 5
+    return timezone.now() + timedelta(seconds=delay + margin) < expires_at
+
+
+def sms_status_update(*, provider_id: str, status: str, error_code: str = "") -> bool:
+    """Apply a provider's status callback; statuses only ever move forward."""
+    new = _provider_status(status)
+    message = SmsMessage.objects.filter(provider_id=provider_id).first()
+    if message is None:
+        return False
+    if SmsMessage.RANK[new] < SmsMessage.RANK[SmsMessage.Status(message.status)]:
+        return True
+    _sms_mark(message, new, error_code=error_code[:16])
+    return True
+
+
+def _sms_mark(message: SmsMessage, status: str, *, error_code: str) -> None:
+    message.status = status
+    message.error_code = error_code
+    message.save(update_fields=["status", "error_code", "provider_id", "updated_at"])
+
+
+def _provider_status(status: str) -> str:
+    mapping = {
+        "accepted": SmsMessage.Status.ACCEPTED,
+        "queued": SmsMessage.Status.ACCEPTED,
+        "scheduled": SmsMessage.Status.ACCEPTED,
+        "sending": SmsMessage.Status.ACCEPTED,
+        "sent": SmsMessage.Status.SENT,
+        "delivered": SmsMessage.Status.DELIVERED,
+        "read": SmsMessage.Status.DELIVERED,
+        "undelivered": SmsMessage.Status.UNDELIVERED,
+        "failed": SmsMessage.Status.FAILED,
+        "canceled": SmsMessage.Status.FAILED,
+    }
+    return mapping.get(status, SmsMessage.Status.UNKNOWN)

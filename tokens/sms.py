@@ -1,0 +1,114 @@
+"""SMS backends, chosen by ``settings.SMS_BACKEND`` like Django's ``EMAIL_BACKEND``.
+
+``outbox`` keeps messages in a table shown at ``/dev/sms/`` (development only); ``twilio``
+sends with the real twilio SDK. A dotted path picks any other class (tests use their own).
+"""
+
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+BACKENDS = {
+    "outbox": "tokens.sms.OutboxBackend",
+    "twilio": "tokens.sms.TwilioBackend",
+}
+
+# Twilio error codes that no retry can fix: invalid number, unsubscribed, not a mobile number.
+TWILIO_PERMANENT_CODES = {21211, 21610, 21614}
+TWILIO_TOO_MANY_REQUESTS = 20429
+
+
+class SmsError(Exception):
+    def __init__(self, code: str, detail: str = ""):
+        self.code = str(code)
+        super().__init__(f"{code} {detail}".strip())
+
+
+class TransientSmsError(SmsError):
+    """The provider did not take the message; sending it again is safe."""
+
+
+class PermanentSmsError(SmsError):
+    """The provider refused the message for good; sending it again cannot help."""
+
+
+class UncertainSmsError(SmsError):
+    """The provider may or may not have taken the message: never sent again automatically."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str
+    status: str
+
+
+def get_backend():
+    path = settings.SMS_BACKEND
+    return import_string(BACKENDS.get(path, path))()
+
+
+class OutboxBackend:
+    """Writes the message to the outbox table: the newcomer's phone."""
+
+    def send(self, *, to: str, body: str, validity_period: int, status_callback: str) -> Sent:
+        from .models import OutboxMessage
+
+        message = OutboxMessage.objects.create(to=to, body=body)
+        return Sent(provider_id=f"outbox-{message.pk}", status="delivered")
+
+
+class TwilioBackend:
+    """Sends through Twilio's Messages API with the official SDK."""
+
+    def __init__(self):
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT),
+        )
+        if settings.TWILIO_API_BASE_URL:
+            self.client.api.base_url = settings.TWILIO_API_BASE_URL
+
+    def send(self, *, to: str, body: str, validity_period: int, status_callback: str) -> Sent:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        params = {"to": to, "body": body, "validity_period": validity_period}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            params["from_"] = settings.TWILIO_FROM
+        if status_callback:
+            params["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500 or exc.code == TWILIO_TOO_MANY_REQUESTS:
+                raise TransientSmsError(exc.code or exc.status, "provider busy") from None
+            raise PermanentSmsError(exc.code or exc.status, "refused") from None
+        except requests.ConnectTimeout:
+            raise TransientSmsError("network", "could not connect") from None
+        except requests.Timeout:
+            raise UncertainSmsError("timeout", "no answer in time") from None
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                raise TransientSmsError("network", "could not connect") from None
+            raise UncertainSmsError("network", "connection lost") from None
+        except TwilioException as exc:
+            # Anything else the SDK raises (e.g. an unreadable answer): the message may exist.
+            raise UncertainSmsError("twilio", type(exc).__name__) from None
+        return Sent(provider_id=message.sid, status=message.status or "queued")
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the request never reached the provider (refused, DNS), so a retry is safe."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError)

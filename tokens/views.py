@@ -1,0 +1,121 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django.views.generic import FormView, ListView, View
+
+from . import exceptions, selectors, services
+from .forms import OtpForm
+from .models import OutboxMessage
+
+
+class OtpActionMixin(LoginRequiredMixin):
+    """A page that confirms one pending action of the customer with an OTP.
+
+    Subclasses say how to find the action (``get_action``), which challenge it holds
+    (``get_challenge``), and call one service to issue or confirm.
+    """
+
+    handled_errors = (exceptions.OtpError,)
+
+    def get_action(self):
+        raise NotImplementedError
+
+    def get_challenge(self, action):
+        return action.challenge
+
+    def get_confirm_url(self, action):
+        raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.action = self.get_action()
+        return super().dispatch(request, *args, **kwargs)
+
+
+@method_decorator([never_cache, sensitive_post_parameters("code")], name="dispatch")
+class OtpConfirmView(OtpActionMixin, FormView):
+    form_class = OtpForm
+
+    def confirm(self, action, code):
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("action", self.action)
+        kwargs.setdefault(
+            "otp",
+            selectors.otp_state(user=self.request.user, challenge=self.get_challenge(self.action)),
+        )
+        kwargs.setdefault("lifetime_minutes", max(1, settings.OTP_CODE_LIFETIME // 60))
+        return super().get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        try:
+            self.result = self.confirm(self.action, form.cleaned_data["code"])
+        except self.handled_errors as exc:
+            form.add_error("code", str(exc))
+            return self.form_invalid(form)
+        services.session_verified(request=self.request, user=self.request.user)
+        return redirect(self.get_success_url())
+
+
+@method_decorator(never_cache, name="dispatch")
+class OtpIssueView(OtpActionMixin, View):
+    """ "Generate OTP": answers at once (the confirm page then says where the code went and
+    shows the resend countdown); the SMS goes out through Celery."""
+
+    http_method_names = ["post"]
+
+    def issue(self, action):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        try:
+            self.issue(self.action)
+        except self.handled_errors as exc:
+            messages.error(request, str(exc))
+        return redirect(self.get_confirm_url(self.action))
+
+
+class OutboxView(ListView):
+    """The development phone: SMS the ``outbox`` backend kept. Only when enabled (DEBUG)."""
+
+    template_name = "tokens/outbox_list.html"
+    context_object_name = "outbox"
+    paginate_by = 20
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.SMS_OUTBOX_PAGE:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return OutboxMessage.objects.all()
+
+
+@csrf_exempt
+@require_POST
+def sms_status_callback(request):
+    """Twilio's status callback: accepted only with a valid ``X-Twilio-Signature``."""
+    from twilio.request_validator import RequestValidator
+
+    url = settings.SMS_STATUS_CALLBACK_URL or request.build_absolute_uri()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    if not signature or not validator.validate(url, request.POST.dict(), signature):
+        return HttpResponseForbidden("invalid signature")
+    provider_id = request.POST.get("MessageSid", "")
+    status = request.POST.get("MessageStatus", "")
+    if not provider_id or not status:
+        return HttpResponse(status=400)
+    services.sms_status_update(
+        provider_id=provider_id, status=status, error_code=request.POST.get("ErrorCode", "")
+    )
+    return HttpResponse(status=204)
