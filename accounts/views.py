@@ -48,5 +48,5 @@ def lockout(request, response=None, credentials=None, *args, **kwargs):
     user_id = (credentials or {}).get("username", "")
     services.login_failed_record(user_id=user_id, ip=client_ip(request), locked=True)
     form = LoginForm(request, initial={"username": user_id[:30]})
-    form.add_error(None, LoginForm.error_messages["access_blocked"])
-    return render(request, "accounts/login.html", {"form": form}, status=403)
+    context = {"form": form, "blocked_message": LoginForm.error_messages["access_blocked"]}
+    return render(request, "accounts/login.html", context, status=403)

@@ -71,8 +71,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "portal.middleware.SessionSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -214,7 +214,11 @@ _broker_dir = VAR_DIR / "celery-broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir.mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"data_folder_in": str(_broker_dir), "data_folder_out": str(_broker_dir)}
+    {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "control_folder": str(_broker_dir / "control"),
+    }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )

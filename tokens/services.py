@@ -211,12 +211,13 @@ def challenge_verify(
         raise exceptions.NoChallenge()
     try:
         with transaction.atomic():
-            _challenge_consume(
+            consumed_at = _challenge_consume(
                 user=user, challenge=challenge, purpose=purpose, summary=summary, code=code
             )
             yield challenge
     except _CodeRejected as rejected:
         _rejection_record(user=user, challenge=challenge, reason=rejected.reason)
+    challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, consumed_at
     account_services.otp_failure_reset(user=user)
     account_services.audit_log(
         action=AuditEvent.Action.OTP_VERIFIED,
@@ -228,7 +229,8 @@ def challenge_verify(
 
 def _challenge_consume(
     *, user: User, challenge: Challenge, purpose: str, summary: dict, code: str
-) -> None:
+):
+    """Consume the challenge in the current transaction; returns when it was consumed."""
     digest = intent_digest(purpose=purpose, summary=summary)
     if (
         challenge.user_id != user.pk
@@ -250,7 +252,7 @@ def _challenge_consume(
         challenge.refresh_from_db()
         _raise_unless_pending(challenge)
         raise exceptions.ChallengeUsed()
-    challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, now
+    return now
 
 
 def _raise_unless_pending(challenge: Challenge) -> None:
