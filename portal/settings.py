@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_otp",
+    "django_otp.plugins.otp_totp",
     "phonenumber_field",
     "axes",
     "csp",
@@ -98,7 +99,11 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": env.db("DATABASE_URL")
+    if PRODUCTION
+    else env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, even for tests, so that a Celery worker in another process sees the same rows.
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from . import views
+
+# Staff log into the admin with User ID + password + their own TOTP (django-otp).
+admin.site.__class__ = OTPAdminSite
 
 portal_patterns = (
     [
