@@ -137,7 +137,13 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions: shared store, cycled at login and after OTP, idle and absolute limits enforced by
 # portal.middleware.SessionSecurityMiddleware, one session per user (User.session_key).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db only with a shared cache (Redis): a per-process cache would serve stale sessions
+# once there is more than one web process.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.db"
+    if CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    else "django.contrib.sessions.backends.cached_db"
+)
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=5 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=30 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
