@@ -34,7 +34,7 @@ bench: venv
 ## Refresh the translation catalogues (needs GNU gettext) and compile them.
 messages: venv
 	$(BIN)/python manage.py makemessages --locale id --locale en --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete
-	$(BIN)/python manage.py makemessages -d djangojs --locale id --locale en --ignore '.venv/*' --ignore 'staticfiles/*' --no-obsolete
+	$(BIN)/python locale/en_identity.py
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 lint: venv
