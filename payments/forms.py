@@ -11,6 +11,10 @@ from .models import BankAccount, Payee
 OTHER = "other"
 
 
+# Thousands grouped with dots: "1.500", "1.500.000" (never "0.001" or "15.00.000").
+GROUPED = r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+"
+
+
 class RupiahField(forms.DecimalField):
     """An amount in rupiah as people type it: ``1500000``, ``1.500.000``, ``Rp 1.500.000,50``."""
 
@@ -25,9 +29,13 @@ class RupiahField(forms.DecimalField):
         text = re.sub(r"\s|^Rp\.?", "", str(value).strip(), flags=re.IGNORECASE)
         if not re.fullmatch(r"[0-9.,]+", text, flags=re.ASCII):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        if "," in text or re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})+", text):
-            # Indonesian notation: dots group thousands, a comma starts the cents.
-            text = text.replace(".", "").replace(",", ".")
+        if "," in text or re.fullmatch(GROUPED, text):
+            # Indonesian notation: dots group thousands, a comma starts the cents. Dots that
+            # are not thousands groups ("1.5,00", "0.001") are a typo, not an amount.
+            whole, _, cents = text.partition(",")
+            if not re.fullmatch(rf"[0-9]+|{GROUPED}", whole) or not re.fullmatch("[0-9]*", cents):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            text = f"{whole.replace('.', '')}.{cents}"
         return super().to_python(text)
 
 
@@ -38,9 +46,11 @@ class AccountNumberField(forms.CharField):
         super().__init__(max_length=32, **kwargs)
 
     def clean(self, value):
-        value = re.sub(r"[\s-]", "", super().clean(value) or "")
-        if value and not re.fullmatch(r"[0-9]{10}", value, flags=re.ASCII):
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        value = super().clean(value)
+        if value:  # spaces and dashes alone ("-") are not an empty answer but a wrong one
+            value = re.sub(r"[\s-]", "", value)
+            if not re.fullmatch(r"[0-9]{10}", value, flags=re.ASCII):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return value
 
 
