@@ -39,6 +39,13 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 costs ~0.2 s a hash on this machine; tests that do not test hashing use a cheap
+    one (tests/accounts/test_login.py checks that production hashing is Argon2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _sms_outbox(settings):
     settings.SMS_BACKEND = "outbox"
     settings.SMS_STATUS_CALLBACK_URL = ""

@@ -43,13 +43,6 @@ COMBINING = "\u0301"  # COMBINING ACUTE ACCENT, alone
 NUL = "12\x0034"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Argon2 costs ~0.2 s a hash, three per row (two customers, one login): hashing is not
-    what these tables test, so they use a cheap hasher to stay fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def ok(amount=None):
     """Expectation of a row that is odd but valid: the form is accepted (302)."""
     return {"accepted": Decimal(amount) if amount else True}
