@@ -36,11 +36,10 @@ def session_start(*, user: User, session_key: str, ip: str | None, language: str
 
     The language the customer logged in with becomes the language of their SMS.
     """
-    old_key = user.session_key
     User.objects.filter(pk=user.pk).update(session_key=session_key, language=language)
     user.session_key, user.language = session_key, language
-    if old_key and old_key != session_key:
-        _session_store_delete(old_key)
+    # The old session is not deleted here: SessionSecurityMiddleware ends it on its next
+    # request (it no longer matches User.session_key) and tells that browser why.
     audit_log(action=AuditEvent.Action.LOGIN, subject=user, actor=user, ip=ip)
 
 

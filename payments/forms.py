@@ -89,7 +89,7 @@ class TransferForm(forms.Form):
                 _("Saved payees"),
                 [(p.account.number, f"{p.nickname} – {p.account.number}") for p in payees],
             ),
-            (OTHER, _("Another account number (type it below)")),
+            (OTHER, _("Other account number")),
         ]
         self.fields["amount"].validators.append(MaxValueValidator(settings.TRANSFER_MAX_AMOUNT))
         self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})

@@ -6,6 +6,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
+class IndonesianFirstMiddleware:
+    """Pages are in Bahasa Indonesia unless the customer chose English with the header button.
+
+    Placed before ``LocaleMiddleware``: the browser's ``Accept-Language`` is ignored, because
+    many customers in Indonesia run phones and browsers set to English yet expect their bank
+    in Indonesian. The choice lives in the language cookie (``set_language``).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)
+
+
 class SessionSecurityMiddleware:
     """Ends a session that is no longer the user's only one, idle too long, or too old.
 

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.IndonesianFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -268,6 +269,7 @@ OTP_POLICY = {
 # --- SMS ----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="twilio" if PRODUCTION else "outbox")
 SMS_OUTBOX_PAGE = env.bool("SMS_OUTBOX_PAGE", default=DEBUG)
+SMS_DELAYED_AFTER = env.int("SMS_DELAYED_AFTER", default=20)  # seconds before "SMS tertunda"
 SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=4)
 SMS_SEND_RETRY_BASE = env.float("SMS_SEND_RETRY_BASE", default=2.0)
 SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")

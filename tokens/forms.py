@@ -20,12 +20,16 @@ class OtpForm(forms.Form):
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",
                 "pattern": "[0-9 \\-]*",
-                "maxlength": "9",
                 "class": "otp-input",
                 "aria-describedby": "otp-help otp-warning",
             }
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser allows "123 456" or "12-34-56"; the server allows more, then checks.
+        self.fields["code"].widget.attrs["maxlength"] = "11"
 
     def clean_code(self):
         code = re.sub(r"[\s-]", "", self.cleaned_data["code"])

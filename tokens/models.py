@@ -89,6 +89,7 @@ class SmsMessage(models.Model):
     # Statuses after which the provider's callbacks may still move the message on.
     IN_FLIGHT = (Status.SENDING, Status.ACCEPTED, Status.SENT, Status.UNKNOWN)
     FAILED_STATES = (Status.UNDELIVERED, Status.FAILED)
+    FINAL_STATES = (Status.DELIVERED, Status.UNDELIVERED, Status.FAILED)
     # Order of provider statuses: a late callback never moves a message backwards.
     RANK = {
         Status.PENDING: 0,

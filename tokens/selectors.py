@@ -24,9 +24,7 @@ class OtpState:
     def sms_failed(self):
         return self.sms_status in SmsMessage.FAILED_STATES
 
-    @property
-    def sms_pending(self):
-        return self.sms_status in (SmsMessage.Status.PENDING, SmsMessage.Status.UNKNOWN)
+    sms_delayed: bool = False
 
 
 def otp_state(*, user, challenge: Challenge | None) -> OtpState:
@@ -34,7 +32,11 @@ def otp_state(*, user, challenge: Challenge | None) -> OtpState:
     if challenge is None or challenge.status != Challenge.Status.PENDING:
         return OtpState(challenge=None, phone=phone, sms_status="", expires_in=0, resend_in=0)
     now = timezone.now()
-    sms = SmsMessage.objects.filter(challenge=challenge).only("status").first()
+    sms = (
+        SmsMessage.objects.filter(challenge=challenge)
+        .only("status", "attempts", "created_at")
+        .first()
+    )
     status = sms.status if sms else ""
     expires_in = max(0, int((challenge.expires_at - now).total_seconds()))
     resend_in = max(
@@ -48,4 +50,17 @@ def otp_state(*, user, challenge: Challenge | None) -> OtpState:
         sms_status=status,
         expires_in=expires_in,
         resend_in=resend_in,
+        sms_delayed=sms is not None and _delayed(sms, now),
     )
+
+
+def _delayed(sms: SmsMessage, now) -> bool:
+    """Honest about an SMS that may not arrive soon: its fate is unknown, it is being retried
+    after provider errors, or it has waited longer than a customer would."""
+    if sms.status == SmsMessage.Status.UNKNOWN:
+        return True
+    if sms.status not in (SmsMessage.Status.PENDING, SmsMessage.Status.SENDING):
+        return False
+    tried_before = sms.attempts > (0 if sms.status == SmsMessage.Status.PENDING else 1)
+    waited = (now - sms.created_at).total_seconds() > settings.SMS_DELAYED_AFTER
+    return tried_before or waited

@@ -360,6 +360,12 @@ def sms_deliver(*, challenge_id) -> SmsMessage | None:
     except sms.PermanentSmsError as exc:
         _sms_mark(message, SmsMessage.Status.FAILED, error_code=exc.code)
         return message
+    except BaseException:
+        # Anything unforeseen (a bug, the worker told to stop): the provider may have the
+        # message, so it is never sent again; the page says "SMS tertunda" and lets the
+        # customer ask for a new code.
+        _sms_mark(message, SmsMessage.Status.UNKNOWN, error_code="error")
+        raise
     message.provider_id = sent.provider_id
     _sms_mark(message, _provider_status(sent.status), error_code="")
     return message
@@ -391,8 +397,9 @@ def sms_status_update(*, provider_id: str, status: str, error_code: str = "") ->
     message = SmsMessage.objects.filter(provider_id=provider_id).first()
     if message is None:
         return False
-    if SmsMessage.RANK[new] < SmsMessage.RANK[SmsMessage.Status(message.status)]:
-        return True
+    current = SmsMessage.Status(message.status)
+    if SmsMessage.RANK[new] < SmsMessage.RANK[current] or current in SmsMessage.FINAL_STATES:
+        return True  # late or repeated callbacks never move a message back or off a final state
     _sms_mark(message, new, error_code=error_code[:16])
     return True
 

@@ -4,6 +4,7 @@
 sends with the real twilio SDK. A dotted path picks any other class (tests use their own).
 """
 
+import json
 from dataclasses import dataclass
 
 import requests
@@ -75,7 +76,11 @@ class TwilioBackend:
             self.client.api.base_url = settings.TWILIO_API_BASE_URL
 
     def send(self, *, to: str, body: str, validity_period: int, status_callback: str) -> Sent:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import (
+            TwilioException,
+            TwilioRestException,
+            TwilioServiceException,
+        )
 
         params = {"to": to, "body": body, "validity_period": validity_period}
         if settings.TWILIO_MESSAGING_SERVICE_SID:
@@ -86,7 +91,9 @@ class TwilioBackend:
             params["status_callback"] = status_callback
         try:
             message = self.client.messages.create(**params)
-        except TwilioRestException as exc:
+        except (TwilioRestException, TwilioServiceException) as exc:
+            # An HTTP error answer: Twilio did not take the message. The SDK raises RFC 9457
+            # answers as TwilioServiceException, which is not a TwilioRestException.
             if exc.status == 429 or exc.status >= 500 or exc.code == TWILIO_TOO_MANY_REQUESTS:
                 raise TransientSmsError(exc.code or exc.status, "provider busy") from None
             raise PermanentSmsError(exc.code or exc.status, "refused") from None
@@ -98,8 +105,9 @@ class TwilioBackend:
             if _never_connected(exc):
                 raise TransientSmsError("network", "could not connect") from None
             raise UncertainSmsError("network", "connection lost") from None
-        except TwilioException as exc:
-            # Anything else the SDK raises (e.g. an unreadable answer): the message may exist.
+        except (TwilioException, json.JSONDecodeError) as exc:
+            # Anything else the SDK raises, or a 2xx answer whose body is not JSON (the SDK
+            # lets json's error through): the message may exist.
             raise UncertainSmsError("twilio", type(exc).__name__) from None
         return Sent(provider_id=message.sid, status=message.status or "queued")
 

@@ -2,7 +2,11 @@
 
 Each request takes the next scripted ``Reply`` (or ``default`` when the script is empty):
 answer after ``delay`` seconds with HTTP ``status``; 201 gives a message resource, anything
-else a Twilio error body with ``code``. Every request is recorded (path, form, auth).
+else a Twilio error body with ``code`` (the legacy shape, or RFC 9457 with ``rfc9457=True``,
+which the SDK raises as ``TwilioServiceException``). ``drop=True`` reads the request and
+closes the connection without answering (a connection lost after sending); ``body`` replaces
+the answer's body with raw bytes (e.g. an unreadable one). Every request is recorded (path,
+form, auth).
 
     with FakeTwilio() as fake:
         fake.script(Reply(status=429, code=20429), Reply())
@@ -28,6 +32,9 @@ class Reply:
     code: int | None = None
     delay: float = 0.0
     message_status: str = "queued"
+    drop: bool = False
+    body: bytes | None = None
+    rfc9457: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class FakeTwilio:
         self._script = deque()
         self._lock = threading.Lock()
         self.requests: list[Received] = []
+        self.sids: list[str] = []  # of the messages it answered as created, in order
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,19 +63,37 @@ class FakeTwilio:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                reply = fake._next(Received(self.path, form, self.headers.get("Authorization", ""), time.time()))
+                reply = fake._next(
+                    Received(self.path, form, self.headers.get("Authorization", ""), time.time())
+                )
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 if reply.status == 201:
+                    sid = "SM" + secrets.token_hex(16)
+                    with fake._lock:
+                        fake.sids.append(sid)
                     body = {
-                        "sid": "SM" + secrets.token_hex(16),
+                        "sid": sid,
                         "status": reply.message_status,
                         "to": form.get("To"),
                         "from": form.get("From"),
                         "messaging_service_sid": form.get("MessagingServiceSid"),
                         "body": form.get("Body"),
-                        "account_sid": self.path.split("/")[3] if self.path.count("/") > 3 else None,
+                        "account_sid": self.path.split("/")[3]
+                        if self.path.count("/") > 3
+                        else None,
                         "error_code": None,
+                    }
+                elif reply.rfc9457:
+                    body = {
+                        "type": f"https://www.twilio.com/docs/errors/{reply.code or reply.status}",
+                        "title": "fake error",
+                        "status": reply.status,
+                        "code": reply.code or reply.status,
+                        "detail": "fake error",
                     }
                 else:
                     body = {
@@ -76,7 +102,7 @@ class FakeTwilio:
                         "more_info": f"https://www.twilio.com/docs/errors/{reply.code}",
                         "status": reply.status,
                     }
-                data = json.dumps(body).encode()
+                data = json.dumps(body).encode() if reply.body is None else reply.body
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -88,7 +114,9 @@ class FakeTwilio:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def _next(self, received: Received) -> Reply:
         with self._lock:
@@ -98,6 +126,11 @@ class FakeTwilio:
     def script(self, *replies: Reply) -> None:
         with self._lock:
             self._script.extend(replies)
+
+    def messages(self) -> list[Received]:
+        """The requests that tried to create a message (``POST …/Messages.json``)."""
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith("/Messages.json")]
 
     @property
     def port(self) -> int:
