@@ -2,18 +2,12 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.exceptions import CustomerError
 
-class PaymentError(Exception):
+
+class PaymentError(CustomerError):
     message = _("The transaction could not be made.")
     code = "payment_error"
-
-    def __init__(self, message=None):
-        if message is not None:
-            self.message = message
-        super().__init__(str(self.message))
-
-    def __str__(self):
-        return str(self.message)
 
 
 class InsufficientFunds(PaymentError):

@@ -37,8 +37,6 @@ class TransferCreateView(LoginRequiredMixin, FormView):
 
 
 class TransferActionMixin:
-    handled_errors = OtpConfirmView.handled_errors + (exceptions.PaymentError,)
-
     def get_action(self):
         return get_object_or_404(
             Transfer.objects.select_related("source", "destination__owner", "challenge"),
@@ -118,8 +116,6 @@ class PayeeCreateView(LoginRequiredMixin, FormView):
 
 
 class PayeeActionMixin:
-    handled_errors = OtpConfirmView.handled_errors + (exceptions.PaymentError,)
-
     def get_action(self):
         return get_object_or_404(
             Payee.objects.select_related("account__owner", "challenge"),

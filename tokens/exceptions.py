@@ -2,19 +2,12 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.exceptions import CustomerError
 
-class OtpError(Exception):
+
+class OtpError(CustomerError):
     message = _("The code could not be checked. Please try again.")
     code = "otp_error"
-
-    def __init__(self, message=None, **params):
-        self.params = params
-        if message is not None:
-            self.message = message
-        super().__init__(str(self.message))
-
-    def __str__(self):
-        return str(self.message) % self.params if self.params else str(self.message)
 
 
 class OtpBlocked(OtpError):

@@ -10,7 +10,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, ListView, View
 
-from . import exceptions, selectors, services
+from portal.exceptions import CustomerError
+
+from . import selectors, services
 from .forms import OtpForm
 from .models import OutboxMessage
 
@@ -22,7 +24,7 @@ class OtpActionMixin(LoginRequiredMixin):
     (``get_challenge``), and call one service to issue or confirm.
     """
 
-    handled_errors = (exceptions.OtpError,)
+    handled_errors = (CustomerError,)
 
     def get_action(self):
         raise NotImplementedError

@@ -7,12 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import AccessBlock, AuditEvent
+from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import exceptions, services
 from tokens.models import Challenge, OutboxMessage, SmsMessage
-
-SUMMARY = {"reference": "TRF1", "amount": "1500000.00", "currency": "IDR", "destination": "1002000017"}
-TEXT = "transfer %(amount)s to acct %(destination)s"
-PARAMS = {"amount": "Rp 1.500.000", "destination": "****0017"}
 
 
 def issue(user, summary=SUMMARY, purpose="transfer"):

@@ -18,19 +18,12 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from tests.fakes.twilio import Reply
+from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import exceptions, selectors, services, tasks
 from tokens.models import Challenge, OutboxMessage, SmsMessage
 
 pytestmark = pytest.mark.django_db
 
-SUMMARY = {
-    "reference": "TRF1",
-    "amount": "1500000.00",
-    "currency": "IDR",
-    "destination": "1002000017",
-}
-TEXT = "transfer %(amount)s to acct %(destination)s"
-PARAMS = {"amount": "Rp 1.500.000", "destination": "****0017"}
 PHONE = "+6281234565678"
 CODE_RE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 WARNING_RE = re.compile(r"NEVER GIVE|JANGAN BERIKAN")

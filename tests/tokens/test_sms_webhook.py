@@ -10,20 +10,13 @@ import pytest
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
+from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import selectors, services
 from tokens.models import SmsMessage
 
 pytestmark = pytest.mark.django_db
 
 URL = "http://testserver/sms/status/"
-SUMMARY = {
-    "reference": "TRF1",
-    "amount": "1500000.00",
-    "currency": "IDR",
-    "destination": "1002000017",
-}
-TEXT = "transfer %(amount)s to acct %(destination)s"
-PARAMS = {"amount": "Rp 1.500.000", "destination": "****0017"}
 
 
 @pytest.fixture

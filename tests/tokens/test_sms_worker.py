@@ -11,19 +11,12 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.fakes.twilio import FakeTwilio, Reply
+from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import services
 from tokens.models import SmsMessage
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-SUMMARY = {
-    "reference": "TRF1",
-    "amount": "1500000.00",
-    "currency": "IDR",
-    "destination": "1002000017",
-}
-TEXT = "transfer %(amount)s to acct %(destination)s"
-PARAMS = {"amount": "Rp 1.500.000", "destination": "****0017"}
 
 
 @pytest.fixture
