@@ -19,7 +19,9 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
-        self.request.session["auth_at"] = timezone.now().timestamp()
+        self.request.session["auth_at"] = self.request.session["last_seen"] = (
+            timezone.now().timestamp()
+        )
         services.session_start(
             user=user,
             session_key=self.request.session.session_key,

@@ -39,7 +39,9 @@ class TransferCreateView(LoginRequiredMixin, FormView):
 class TransferActionMixin:
     def get_action(self):
         return get_object_or_404(
-            Transfer.objects.select_related("source", "destination__owner", "challenge"),
+            Transfer.objects.select_related(
+                "initiated_by", "source", "destination__owner", "challenge"
+            ),
             reference=self.kwargs["reference"],
             initiated_by=self.request.user,
         )
@@ -118,7 +120,7 @@ class PayeeCreateView(LoginRequiredMixin, FormView):
 class PayeeActionMixin:
     def get_action(self):
         return get_object_or_404(
-            Payee.objects.select_related("account__owner", "challenge"),
+            Payee.objects.select_related("owner", "account__owner", "challenge"),
             pk=self.kwargs["pk"],
             owner=self.request.user,
         )

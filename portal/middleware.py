@@ -41,8 +41,17 @@ class SessionSecurityMiddleware:
                 logout(request)
                 messages.info(request, reason)
                 return redirect(settings.LOGIN_URL)
-            request.session["last_seen"] = timezone.now().timestamp()
+            self._touch(request.session)
         return self.get_response(request)
+
+    @staticmethod
+    def _touch(session):
+        """Note activity, writing the session at most every ``SESSION_TOUCH_INTERVAL`` seconds:
+        a write per request costs a transaction; the idle limit may end a session that much
+        early, never late."""
+        now = timezone.now().timestamp()
+        if now - session.get("last_seen", 0) >= settings.SESSION_TOUCH_INTERVAL:
+            session["last_seen"] = now
 
     def _end_reason(self, request, user):
         now = timezone.now().timestamp()

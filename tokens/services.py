@@ -111,8 +111,9 @@ def challenge_issue(
             created_at=now,
             expires_at=now + timedelta(seconds=settings.OTP_CODE_LIFETIME),
         )
-        challenge.full_clean()
-        challenge.save()
+        # The user was just locked and the id is a new UUID: only the fields need checking.
+        challenge.full_clean(exclude=["user"], validate_unique=False)
+        challenge.save(force_insert=True)
         SmsMessage.objects.create(challenge=challenge, user=user, to=user.phone, created_at=now)
         account_services.audit_log(
             action=AuditEvent.Action.OTP_ISSUED,
@@ -124,7 +125,9 @@ def challenge_issue(
                 "to": phone_masked(user.phone),
             },
         )
-        transaction.on_commit(partial(_sms_schedule, challenge_id=challenge.pk))
+        transaction.on_commit(
+            partial(_sms_schedule, challenge_id=challenge.pk, expires_at=challenge.expires_at)
+        )
     _sms_global_rate_watch(now=now)
     return challenge
 
@@ -165,15 +168,14 @@ def _sms_global_rate_watch(*, now) -> None:
         )
 
 
-def _sms_schedule(*, challenge_id) -> None:
+def _sms_schedule(*, challenge_id, expires_at) -> None:
     """Queue the send task; if the broker cannot be reached, say so on the message at once."""
     from kombu.exceptions import OperationalError
 
     from .tasks import challenge_sms_send
 
-    challenge = Challenge.objects.only("expires_at").get(pk=challenge_id)
     try:
-        challenge_sms_send.apply_async(args=[str(challenge_id)], expires=challenge.expires_at)
+        challenge_sms_send.apply_async(args=[str(challenge_id)], expires=expires_at)
     except OperationalError:
         logger.error("SMS for challenge %s not queued: broker unreachable", challenge_id)
         SmsMessage.objects.filter(

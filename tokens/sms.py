@@ -5,6 +5,7 @@ sends with the real twilio SDK. A dotted path picks any other class (tests use t
 """
 
 import json
+import threading
 from dataclasses import dataclass
 
 import requests
@@ -45,9 +46,25 @@ class Sent:
     status: str
 
 
+_local = threading.local()
+
+
 def get_backend():
-    path = settings.SMS_BACKEND
-    return import_string(BACKENDS.get(path, path))()
+    """The configured backend, one instance per thread, so that a worker thread keeps its
+    HTTP connection to the provider instead of opening one per SMS; a changed setting (tests)
+    gives a new instance."""
+    path = BACKENDS.get(settings.SMS_BACKEND, settings.SMS_BACKEND)
+    key = (
+        path,
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        settings.TWILIO_TIMEOUT,
+    )
+    cached = getattr(_local, "backend", None)
+    if cached is None or cached[0] != key:
+        _local.backend = cached = (key, import_string(path)())
+    return cached[1]
 
 
 class OutboxBackend:
