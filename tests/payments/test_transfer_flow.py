@@ -55,3 +55,22 @@ def test_transfer_confirmed_with_sms_otp_moves_money_once(
     assert BankAccount.objects.get(number="1001000011").balance == Decimal("13500000.00")
     receipt = customer_client.get(f"/transfers/{transfer.reference}/").content.decode()
     assert transfer.reference in receipt and "Rp 1.500.000" in receipt
+
+
+@pytest.mark.django_db
+def test_session_key_cycles_after_otp_and_stays_the_only_one(
+    customer_client, customer, other_customer, django_capture_on_commit_callbacks
+):
+    transfer = start_transfer(customer_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_client.post(f"/transfers/{transfer.reference}/otp/")
+    before = customer_client.cookies["sessionid"].value
+    response = customer_client.post(
+        f"/transfers/{transfer.reference}/confirm/", {"code": outbox_code()}
+    )
+    assert response.status_code == 302
+    after = customer_client.cookies["sessionid"].value
+    assert after != before
+    customer.refresh_from_db()
+    assert customer.session_key == after
+    assert customer_client.get("/dashboard/").status_code == 200
