@@ -160,7 +160,12 @@ def _sms_global_rate_watch(*, now) -> None:
     """Raise the alarm when the whole portal sends more SMS than it ever should (SMS pumping)."""
     window = now - timedelta(seconds=settings.OTP_SMS_GLOBAL_WINDOW)
     count = SmsMessage.objects.filter(created_at__gt=window).count()
-    if count == settings.OTP_SMS_GLOBAL_ALARM:
+    if (
+        count >= settings.OTP_SMS_GLOBAL_ALARM
+        and not AuditEvent.objects.filter(
+            action=AuditEvent.Action.SMS_ALARM, created_at__gt=window
+        ).exists()
+    ):
         logger.critical("SMS rate alarm: %s SMS in %s s", count, settings.OTP_SMS_GLOBAL_WINDOW)
         account_services.audit_log(
             action=AuditEvent.Action.SMS_ALARM,

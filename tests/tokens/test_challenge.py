@@ -190,13 +190,18 @@ def test_sms_limit_per_phone_number(customer, other_customer, settings):
         issue(other_customer, summary={**SUMMARY, "reference": "B9"})
 
 
-def test_global_rate_alarm_is_audited_once(customer, other_customer, settings, caplog):
+def test_global_rate_alarm_is_audited_once_a_window(customer, other_customer, settings, caplog):
     settings.OTP_RESEND_COOLDOWN = 0
+    settings.OTP_SMS_USER_LIMIT = settings.OTP_SMS_PHONE_LIMIT = 100
     settings.OTP_SMS_GLOBAL_ALARM = 3
     for n in range(4):
         issue(customer, summary={**SUMMARY, "reference": f"G{n}"})
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SMS_ALARM).count() == 1
     assert "SMS rate alarm" in caplog.text
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        for n in range(3):
+            issue(customer, summary={**SUMMARY, "reference": f"H{n}"})
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.SMS_ALARM).count() == 2
 
 
 def test_no_phone_no_challenge(customer):
