@@ -267,6 +267,17 @@ OTP_SMS_PHONE_LIMIT = env.int("OTP_SMS_PHONE_LIMIT", default=5)
 OTP_SMS_PHONE_WINDOW = env.int("OTP_SMS_PHONE_WINDOW", default=60 * 60)
 OTP_SMS_GLOBAL_ALARM = env.int("OTP_SMS_GLOBAL_ALARM", default=600)
 OTP_SMS_GLOBAL_WINDOW = env.int("OTP_SMS_GLOBAL_WINDOW", default=60)
+# Fernet keys sealing hardware-token seeds at rest (first one seals, all unseal: rotation by
+# putting a new key first). Not the SECRET_KEY; required in production.
+TOKEN_SEED_KEYS = (
+    env.list("TOKEN_SEED_KEYS")
+    if PRODUCTION
+    else env.list("TOKEN_SEED_KEYS", default=["gCKYCw1YOsVFGvhx85bk6ElKDEG9l-AvnIGYI2h12vE="])
+)
+TOKEN_HOTP_WINDOW = env.int("TOKEN_HOTP_WINDOW", default=10)
+TOKEN_RESYNC_WINDOW = env.int("TOKEN_RESYNC_WINDOW", default=1000)
+TOKEN_TOTP_TOLERANCE = env.int("TOKEN_TOTP_TOLERANCE", default=1)
+TOKEN_MIN_SEED_BYTES = 16  # RFC 4226 §4: at least 128 bits
 # per_transaction: every action needs its own OTP; per_session: one OTP per login session.
 OTP_POLICY = {
     "transfer": "per_transaction",

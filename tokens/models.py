@@ -147,3 +147,94 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.to} {self.created_at:%H:%M:%S}"
+
+
+class HardwareTokenQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(state=HardwareToken.State.ACTIVE)
+
+
+class HardwareToken(models.Model):
+    """An OATH hardware token from the bank's stock (RFC 6030 PSKC), and its life.
+
+    The seed is sealed with ``TOKEN_SEED_KEYS`` (never SECRET_KEY) and never shown. ``counter``
+    is the next HOTP counter the server accepts; ``last_t`` the last TOTP step accepted, so a
+    code is accepted once; ``drift`` the TOTP steps the token's clock is off, as learnt.
+    """
+
+    class Algorithm(models.TextChoices):
+        HOTP = "hotp", "HOTP (RFC 4226)"
+        TOTP = "totp", "TOTP (RFC 6238)"
+
+    class State(models.TextChoices):
+        IN_STOCK = "in_stock", _("In stock")
+        ASSIGNED = "assigned", _("Assigned to a customer")
+        ACTIVE = "active", _("Active")
+        LOST = "lost", _("Lost")
+        DAMAGED = "damaged", _("Damaged")
+        BATTERY_DEAD = "battery_dead", _("Battery dead")
+        REVOKED = "revoked", _("Revoked")
+
+    # What a bank allows: a token goes forward, and a broken or lost one never comes back.
+    TRANSITIONS = {
+        State.IN_STOCK: {State.ASSIGNED, State.DAMAGED, State.REVOKED},
+        State.ASSIGNED: {
+            State.ACTIVE, State.IN_STOCK, State.LOST, State.DAMAGED, State.BATTERY_DEAD,
+            State.REVOKED,
+        },
+        State.ACTIVE: {State.LOST, State.DAMAGED, State.BATTERY_DEAD, State.REVOKED},
+        State.LOST: set(),
+        State.DAMAGED: set(),
+        State.BATTERY_DEAD: set(),
+        State.REVOKED: set(),
+    }
+
+    serial = models.CharField(_("serial number"), max_length=32, unique=True)
+    algorithm = models.CharField(max_length=4, choices=Algorithm.choices)
+    digits = models.PositiveSmallIntegerField(default=6)
+    step = models.PositiveSmallIntegerField(null=True, blank=True, help_text="TOTP only")
+    t0 = models.BigIntegerField(default=0)
+    counter = models.BigIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+    drift = models.SmallIntegerField(default=0)
+    sealed_seed = models.TextField(editable=False)
+    manufacturer = models.CharField(max_length=100, blank=True)
+    batch = models.CharField(max_length=200, blank=True, help_text="the file it came in")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_STOCK)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="hardware_tokens",
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HardwareTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["serial"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(digits__in=[6, 8]), name="tokens_hardwaretoken_digits_6_or_8"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(algorithm="hotp", step__isnull=True)
+                | models.Q(algorithm="totp", step__in=[30, 60]),
+                name="tokens_hardwaretoken_step_fits_algorithm",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="in_stock", user__isnull=True)
+                | (~models.Q(state="in_stock") & models.Q(user__isnull=False))
+                | models.Q(state__in=["damaged", "revoked"], user__isnull=True),
+                name="tokens_hardwaretoken_holder_fits_state",
+            ),
+        ]
+
+    def __str__(self):
+        return self.serial
+
+    def may_become(self, state: str) -> bool:
+        return state in self.TRANSITIONS[self.State(self.state)]
