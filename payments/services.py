@@ -99,11 +99,17 @@ def transfer_confirm(*, transfer: Transfer, code: str) -> Transfer:
     failed.
     """
     try:
+        summary = transfer_intent(transfer)
         with otp.challenge_verify(
             user=transfer.initiated_by,
-            challenge=transfer.challenge,
+            challenge=otp.challenge_for_code(
+                user=transfer.initiated_by,
+                purpose=TRANSFER_PURPOSE,
+                summary=summary,
+                current=transfer.challenge,
+            ),
             purpose=TRANSFER_PURPOSE,
-            summary=transfer_intent(transfer),
+            summary=summary,
             code=code,
         ):
             locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
@@ -204,11 +210,14 @@ def payee_challenge_issue(*, payee: Payee) -> Challenge:
 def payee_confirm(*, payee: Payee, code: str) -> Payee:
     """Check the OTP and make the payee usable; a second confirmation changes nothing."""
     try:
+        summary = payee_intent(payee)
         with otp.challenge_verify(
             user=payee.owner,
-            challenge=payee.challenge,
+            challenge=otp.challenge_for_code(
+                user=payee.owner, purpose=PAYEE_PURPOSE, summary=summary, current=payee.challenge
+            ),
             purpose=PAYEE_PURPOSE,
-            summary=payee_intent(payee),
+            summary=summary,
             code=code,
         ):
             activated = Payee.objects.filter(pk=payee.pk, status=Payee.Status.PENDING).update(

@@ -63,3 +63,23 @@ class ResendTooSoon(OtpError):
 class SmsLimitReached(OtpError):
     message = _("Too many codes were requested. Please wait a while and try again.")
     code = "sms_limit"
+
+
+class NoUsableToken(OtpError):
+    message = _(
+        "Your token cannot be used to confirm transactions. Please call the bank or visit a branch."
+    )
+    code = "no_usable_token"
+
+
+class TokenMakesTheCode(OtpError):
+    message = _("Use the code shown by your token: no SMS is sent to token users.")
+    code = "token_makes_the_code"
+
+
+class ActivationFailed(OtpError):
+    message = _(
+        "The token could not be activated: check your birth date, the serial number on the "
+        "back of the token and the code it shows, then try again."
+    )
+    code = "activation_failed"

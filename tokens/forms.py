@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class OtpForm(forms.Form):
-    """The "One Time Password" field: 6 ASCII digits, spaces and dashes tolerated."""
+    """The "One Time Password" field: 6 (or 8) ASCII digits, spaces and dashes tolerated."""
 
     error_messages = {
         "invalid_code": _("Enter the 6 digits of the one-time password."),
@@ -33,6 +33,7 @@ class OtpForm(forms.Form):
 
     def clean_code(self):
         code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
-        if not re.fullmatch(r"[0-9]{6}", code, flags=re.ASCII):
+        # 6 digits (SMS, most tokens); some vendors' tokens show 8.
+        if not re.fullmatch(r"[0-9]{6}|[0-9]{8}", code, flags=re.ASCII):
             raise forms.ValidationError(self.error_messages["invalid_code"], code="invalid_code")
         return code

@@ -26,6 +26,7 @@ class Challenge(models.Model):
 
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
+        HARDWARE_TOKEN = "hardware_token", _("Hardware token")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -35,7 +36,7 @@ class Challenge(models.Model):
     intent_digest = models.CharField(max_length=64)
     # What the SMS tells the customer (translatable text and masked values); never a secret.
     summary = models.JSONField(default=dict)
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.SMS)
     salt = models.CharField(max_length=32, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -238,3 +239,16 @@ class HardwareToken(models.Model):
 
     def may_become(self, state: str) -> bool:
         return state in self.TRANSITIONS[self.State(self.state)]
+
+
+class HardwareTokenDevice(Device):
+    """A customer's activated hardware token as a django-otp device (``user.is_verified()``)."""
+
+    token = models.OneToOneField(HardwareToken, on_delete=models.PROTECT, related_name="device")
+
+    class Meta(Device.Meta):
+        verbose_name = _("hardware token device")
+
+    def verify_token(self, token):
+        # A bare code is never enough for an action: see tokens.services.challenge_verify.
+        return False

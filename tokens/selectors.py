@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from portal.formatting import phone_masked
 
+from .exceptions import NoUsableToken
 from .models import Challenge, SmsMessage
 
 
@@ -16,6 +17,7 @@ class OtpState:
 
     challenge: Challenge | None
     phone: str
+    channel: str  # Challenge.Channel, or "" when the customer has no usable way to confirm
     sms_status: str  # "", or one of SmsMessage.Status
     expires_in: int
     resend_in: int
@@ -28,9 +30,19 @@ class OtpState:
 
 
 def otp_state(*, user, challenge: Challenge | None) -> OtpState:
+    from .services import confirmation_channel
+
     phone = phone_masked(user.phone)
-    if challenge is None or challenge.status != Challenge.Status.PENDING:
-        return OtpState(challenge=None, phone=phone, sms_status="", expires_in=0, resend_in=0)
+    try:
+        channel = confirmation_channel(user=user)
+    except NoUsableToken:
+        channel = ""
+    if channel != Challenge.Channel.SMS or challenge is None or (
+        challenge.status != Challenge.Status.PENDING
+    ):
+        return OtpState(
+            challenge=None, phone=phone, channel=channel, sms_status="", expires_in=0, resend_in=0
+        )
     now = timezone.now()
     sms = (
         SmsMessage.objects.filter(challenge=challenge)
@@ -47,6 +59,7 @@ def otp_state(*, user, challenge: Challenge | None) -> OtpState:
     return OtpState(
         challenge=challenge if expires_in else None,
         phone=phone,
+        channel=channel,
         sms_status=status,
         expires_in=expires_in,
         resend_in=resend_in,

@@ -26,8 +26,8 @@ from accounts import services as account_services
 from accounts.models import AuditEvent, User
 from portal.formatting import phone_masked
 
-from . import exceptions, sms
-from .models import Challenge, SMSDevice, SmsMessage
+from . import exceptions, hardware, sms
+from .models import Challenge, HardwareToken, HardwareTokenDevice, SMSDevice, SmsMessage
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,43 @@ def sms_device_for(user: User) -> SMSDevice:
     return device
 
 
+def confirmation_channel(*, user: User) -> str:
+    """How the customer confirms now: their active hardware token, or SMS.
+
+    A token user whose token cannot be used (lost, damaged, battery dead) confirms nothing
+    until staff switch SMS on for them: ``NoUsableToken``.
+    """
+    if user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN:
+        if HardwareToken.objects.usable().filter(user=user).exists():
+            return Challenge.Channel.HARDWARE_TOKEN
+        raise exceptions.NoUsableToken()
+    return Challenge.Channel.SMS
+
+
+def challenge_for_code(
+    *, user: User, purpose: str, summary: dict, current: Challenge | None
+) -> Challenge | None:
+    """The challenge a typed code is checked against.
+
+    For SMS it is the one already sent (``current``). A token makes its own codes, so a token
+    user gets a fresh challenge bound to the intent, consumed once like any other.
+    """
+    if confirmation_channel(user=user) == Challenge.Channel.SMS:
+        return current
+    now = timezone.now()
+    challenge = Challenge(
+        user=user,
+        purpose=purpose,
+        intent_digest=intent_digest(purpose=purpose, summary=summary),
+        channel=Challenge.Channel.HARDWARE_TOKEN,
+        salt=secrets.token_hex(16),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.OTP_CODE_LIFETIME),
+    )
+    challenge.save(force_insert=True)
+    return challenge
+
+
 def challenge_issue(
     *, user: User, purpose: str, summary: dict, text: str, text_params: dict
 ) -> Challenge:
@@ -91,6 +128,8 @@ def challenge_issue(
     """
     if account_selectors.otp_blocked(user=user):
         raise exceptions.OtpBlocked()
+    if confirmation_channel(user=user) != Challenge.Channel.SMS:
+        raise exceptions.TokenMakesTheCode()
     if not user.phone:
         raise exceptions.NoPhone()
     digest = intent_digest(purpose=purpose, summary=summary)
@@ -246,7 +285,7 @@ def _challenge_consume(
     ):
         raise _CodeRejected("intent_mismatch")
     _raise_unless_pending(challenge)
-    if not code_generator.check(challenge, code):
+    if not _code_matches(user=user, challenge=challenge, code=code):
         raise _CodeRejected("wrong_code")
     now = timezone.now()
     won = Challenge.objects.filter(
@@ -260,6 +299,16 @@ def _challenge_consume(
         _raise_unless_pending(challenge)
         raise exceptions.ChallengeUsed()
     return now
+
+
+def _code_matches(*, user: User, challenge: Challenge, code: str) -> bool:
+    if challenge.channel == Challenge.Channel.SMS:
+        return code_generator.check(challenge, code)
+    token = HardwareToken.objects.usable().filter(user=user).first()
+    if token is None:
+        raise exceptions.NoUsableToken()
+    # Moves the token's counter or step on in this transaction: a code is accepted once.
+    return hardware.token_code_verify(token=token, code=code)
 
 
 def _raise_unless_pending(challenge: Challenge) -> None:
@@ -302,10 +351,15 @@ def _rejection_record(*, user: User, challenge: Challenge, reason: str):
 
 
 def session_verified(*, request, user: User) -> None:
-    """Mark the session verified by SMS OTP (django-otp) and cycle its key."""
+    """Mark the session verified by the customer's device (django-otp) and cycle its key."""
     from django_otp import login as otp_login
 
-    otp_login(request, sms_device_for(user))
+    device = None
+    if user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN:
+        device = HardwareTokenDevice.objects.filter(
+            user=user, token__state=HardwareToken.State.ACTIVE
+        ).first()
+    otp_login(request, device or sms_device_for(user))
     request.session.cycle_key()
     account_services.session_rebind(user=user, session_key=request.session.session_key)
 
