@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+from django_otp.admin import OTPAdminAuthenticationForm
 
 from . import selectors
 
@@ -36,3 +37,83 @@ class LoginForm(AuthenticationForm):
             raise forms.ValidationError(
                 self.error_messages["access_blocked"], code="access_blocked"
             )
+
+
+class StaffReasonMixin:
+    """A written reason (audited) for a staff action; whitespace alone is not a reason."""
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(self.error_messages["reason_required"], code="required")
+        return reason
+
+
+class AccessFlagForm(StaffReasonMixin, forms.Form):
+    """Flag a customer's online access (call-centre case: a lost or stolen phone)."""
+
+    error_messages = {"reason_required": _("Write why the access is flagged.")}
+
+    kind = forms.ChoiceField(
+        label=_("Why"),
+        choices=[
+            ("lost_phone", _("Lost or stolen phone")),
+            ("staff_flag", _("Other: flagged by staff")),
+        ],
+        widget=forms.RadioSelect,
+        initial="lost_phone",
+    )
+    reason = forms.CharField(
+        label=_("Reason (audited)"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class AccessUnblockForm(StaffReasonMixin, forms.Form):
+    """Lift every block on a customer after an identity check."""
+
+    error_messages = {"reason_required": _("Write why the access is given back.")}
+
+    reason = forms.CharField(
+        label=_("Reason (audited), e.g. how the identity was checked"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class StaffTotpEnrolForm(forms.Form):
+    """The first code of a new authenticator app, which confirms the device."""
+
+    error_messages = {"invalid": _("Enter the 6 digits your authenticator app shows.")}
+
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        # ASCII digits only: int() would also take "١٢٣٤٥٦".
+        if not (code.isascii() and code.isdigit()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return code
+
+
+class StaffAdminAuthenticationForm(OTPAdminAuthenticationForm):
+    """The admin login: User ID + password + a code of the staff member's own TOTP device.
+
+    Staff have one TOTP device, so it is chosen for them when the form does not name one
+    (django-otp would otherwise ask for a device first). Only a confirmed device of this user
+    is ever used.
+    """
+
+    def _chosen_device(self, user):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = super()._chosen_device(user)
+        if device is None:
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+        return device

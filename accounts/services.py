@@ -8,7 +8,41 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import exceptions
 from .models import AccessBlock, AuditEvent, User
+
+# Staff roles are Django groups (created by migration 0002_staff_roles); the permissions below
+# are what the services check, so a role that lacks one cannot act even outside the admin.
+ROLE_GROUPS = {
+    "agent": "Call centre agent",
+    "branch": "Branch officer",
+    "supervisor": "Supervisor",
+}
+# What each role may do (migration 0002_staff_roles holds a frozen copy of this table).
+ROLE_PERMISSIONS = {
+    "agent": ["view_user", "flag_access", "unblock_access"],
+    "branch": ["view_user"],
+    "supervisor": [
+        "view_user",
+        "view_auditevent",
+        "flag_access",
+        "unblock_access",
+        "unblock_lost_phone",
+    ],
+}
+CUSTOM_PERMISSIONS = {
+    "flag_access": "Can flag a customer's access",
+    "unblock_access": "Can unblock after failures (login lockout, wrong OTPs)",
+    "unblock_lost_phone": "Can lift a lost-phone, staff or customer's own flag",
+}
+PERM_FLAG = "accounts.flag_access"
+PERM_UNBLOCK = "accounts.unblock_access"
+PERM_UNBLOCK_FLAG = "accounts.unblock_lost_phone"
+# Kinds a member of staff may set when flagging a customer.
+STAFF_FLAG_KINDS = (AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.STAFF_FLAG)
+# Kinds that only PERM_UNBLOCK_FLAG (a supervisor) may lift: a person decided them, not a
+# counter. Login lockouts and OTP failures may be lifted with PERM_UNBLOCK (call-centre agent).
+FLAG_KINDS = (AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.STAFF_FLAG, AccessBlock.Kind.SELF_FLAG)
 
 
 def audit_log(
@@ -78,6 +112,50 @@ def _session_store_delete(session_key: str) -> None:
     engine.SessionStore(session_key=session_key).delete()
 
 
+def _staff_may_act_on(*, actor: User, user: User) -> None:
+    """Refuse a staff action on the actor's own record or on another member of staff."""
+    if actor.pk == user.pk:
+        raise exceptions.OwnRecord()
+    if user.is_staff:
+        raise exceptions.NotACustomer()
+    if not (actor.is_active and actor.is_staff):
+        raise exceptions.NotPermitted()
+
+
+def access_block_check(*, actor: User | None, user: User, kind: str, reason: str) -> None:
+    """Raise a StaffError unless ``actor`` may set a block of ``kind`` on ``user``.
+
+    ``actor`` None is the system (a counter reaching its limit); a customer may set only
+    their own ``self_flag``; staff need ``accounts.flag_access``, a written reason, and may set
+    only a lost-phone or staff flag, never on themselves.
+    """
+    if actor is None:
+        return
+    if actor.pk == user.pk and kind == AccessBlock.Kind.SELF_FLAG:
+        return
+    _staff_may_act_on(actor=actor, user=user)
+    if kind not in STAFF_FLAG_KINDS or not actor.has_perm(PERM_FLAG):
+        raise exceptions.NotPermitted()
+    if not reason.strip():
+        raise exceptions.ReasonRequired()
+
+
+def access_unblock_check(*, actor: User | None, user: User, kinds) -> None:
+    """Raise a StaffError unless ``actor`` may lift blocks of ``kinds`` (None: the system).
+
+    A call-centre agent (``unblock_access``) lifts what counters caused: login lockout and
+    OTP failures. A flag a person set (lost phone, staff, the customer's own) needs
+    ``unblock_lost_phone`` too (a supervisor). Nobody lifts a block on their own record.
+    """
+    if actor is None:
+        return
+    _staff_may_act_on(actor=actor, user=user)
+    if not actor.has_perm(PERM_UNBLOCK):
+        raise exceptions.NotPermitted()
+    if any(kind in FLAG_KINDS for kind in kinds) and not actor.has_perm(PERM_UNBLOCK_FLAG):
+        raise exceptions.FlagNeedsSupervisor()
+
+
 @transaction.atomic
 def access_block(
     *,
@@ -87,7 +165,11 @@ def access_block(
     actor: User | None = None,
     ip: str | None = None,
 ) -> AccessBlock:
-    """Block a customer's access; a block that stops login also ends every open session now."""
+    """Block a customer's access; a block that stops login also ends every open session now.
+
+    Raises a StaffError when ``actor`` may not set this block (see ``access_block_check``).
+    """
+    access_block_check(actor=actor, user=user, kind=kind, reason=reason)
     block = AccessBlock.objects.filter(user=user, kind=kind).active().first()
     if block is None:
         block = AccessBlock(user=user, kind=kind, reason=reason, created_by=actor)
@@ -117,11 +199,14 @@ def access_unblock(
 
     Clears the login lockout (django-axes attempts) and the consecutive OTP failure count, and
     lifts each active AccessBlock, all with the written ``reason``. Returns the kinds lifted.
+    ``actor`` None is the system (``manage.py unblock``); a member of staff is checked by
+    ``access_unblock_check`` and a refusal (a StaffError) changes nothing.
     """
     if not reason.strip():
-        raise ValueError("An unblock needs a written reason")
+        raise exceptions.ReasonRequired()
     now = timezone.now()
     blocks = list(AccessBlock.objects.select_for_update().filter(user=user).active())
+    access_unblock_check(actor=actor, user=user, kinds=[b.kind for b in blocks])
     AccessBlock.objects.filter(pk__in=[b.pk for b in blocks]).update(
         lifted_at=now, lifted_by=actor, lift_reason=reason
     )
@@ -164,3 +249,114 @@ def otp_failure_reset(*, user: User) -> None:
     if user.otp_failure_count:
         User.objects.filter(pk=user.pk).update(otp_failure_count=0)
         user.otp_failure_count = 0
+
+
+def staff_totp_device_for_enrolment(*, user: User):
+    """The staff member's unconfirmed TOTP device to enrol (created on first call).
+
+    Refused (NotPermitted) for a customer; a staff member who already has a confirmed device
+    gets None: replacing a device is not self-service.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not (user.is_active and user.is_staff):
+        raise exceptions.NotPermitted()
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return None
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def staff_totp_enrol_confirm(*, user: User, device_id: int, code: str, ip: str | None):
+    """Confirm the staff member's new TOTP device with its first code, and audit it.
+
+    The device row is locked so the first code is used once (django-otp keeps ``last_t``);
+    wrong codes are throttled by django-otp. Raises WrongEnrolmentCode.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, pk=device_id, confirmed=False)
+        .first()
+    )
+    if device is None or not user.is_staff or not device.verify_token(code):
+        raise exceptions.WrongEnrolmentCode()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_log(
+        action=AuditEvent.Action.OTP_VERIFIED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        reason="Staff TOTP authenticator enrolled",
+        data={"device": "totp", "device_id": device.pk, "enrolment": True},
+    )
+    return device
+
+
+@transaction.atomic
+def roles_sync() -> dict:
+    """Make the role groups hold exactly the permissions of ROLE_PERMISSIONS (idempotent).
+
+    Migration 0002 does this on ``migrate``; ``staff_create`` repeats it so that a database
+    flushed since (``flush``, test databases) still has its roles. Returns role -> Group.
+    """
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    block_type = ContentType.objects.get_for_model(AccessBlock)
+    for codename, name in CUSTOM_PERMISSIONS.items():
+        Permission.objects.get_or_create(
+            content_type=block_type, codename=codename, defaults={"name": name}
+        )
+    for model in (User, AuditEvent):
+        Permission.objects.get_or_create(
+            content_type=ContentType.objects.get_for_model(model),
+            codename=f"view_{model._meta.model_name}",
+            defaults={"name": f"Can view {model._meta.verbose_name_raw}"},
+        )
+    groups = {}
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=ROLE_GROUPS[role])
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames)
+        )
+        groups[role] = group
+    return groups
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    user_id: str,
+    full_name: str,
+    password: str,
+    role: str,
+    totp_key: str | None = None,
+):
+    """Create a member of staff in the group of ``role`` with a confirmed TOTP device.
+
+    ``totp_key`` (hex) is for the local demo only; otherwise django-otp draws a random seed.
+    Returns the user and the device, whose ``config_url`` the caller shows once.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if role not in ROLE_GROUPS:
+        raise ValueError(f"role must be one of {', '.join(ROLE_GROUPS)}")
+    groups = roles_sync()
+    user = User(user_id=user_id, full_name=full_name, is_staff=True)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    user.groups.add(groups[role])
+    device = TOTPDevice(user=user, name="Authenticator", confirmed=True)
+    if totp_key:
+        device.key = totp_key
+    device.full_clean()
+    device.save()
+    audit_log(action="staff_created", subject=user, reason=f"role {role}", data={"role": role})
+    return user, device

@@ -6,4 +6,5 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("staff/otp/enrol/", views.StaffTotpEnrolView.as_view(), name="staff-otp-enrol"),
 ]

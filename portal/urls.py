@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
+
+from accounts.admin import StaffAdminSite
 
 from . import views
 
-# Staff log into the admin with User ID + password + their own TOTP (django-otp).
-admin.site.__class__ = OTPAdminSite
+# Staff log into the admin with User ID + password + their own TOTP (django-otp's
+# OTPAdminSite; StaffAdminSite also makes the admin session the staff member's only one).
+admin.site.__class__ = StaffAdminSite
 
 portal_patterns = (
     [

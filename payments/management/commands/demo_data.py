@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts import services as account_services
 from accounts.models import User
 from payments.models import BankAccount
 
@@ -38,9 +39,35 @@ DEMO_CUSTOMERS = [
     },
 ]
 
+# One member of staff per role, each with a TOTP device whose seed is FIXED and printed in the
+# README so a newcomer can add it to an authenticator app (or oathtool). Local use only.
+DEMO_STAFF = [
+    {
+        "user_id": "agen",
+        "password": "Agen-Demo-2026",
+        "full_name": "Agen Call Centre",
+        "role": "agent",
+        "totp_key": "4167656e2d44656d6f2d544f54502d3230323621",  # IFTWK3RNIRSW23ZNKRHVIUBNGIYDENRB
+    },
+    {
+        "user_id": "cabang",
+        "password": "Cabang-Demo-2026",
+        "full_name": "Petugas Cabang",
+        "role": "branch",
+        "totp_key": "436162616e672d44656d6f2d544f54502d323621",  # INQWEYLOM4WUIZLNN4WVIT2UKAWTENRB
+    },
+    {
+        "user_id": "supervisor",
+        "password": "Supervisor-Demo-2026",
+        "full_name": "Supervisor Demo",
+        "role": "supervisor",
+        "totp_key": "53757065727669736f722d544f54502d32303236",  # KN2XAZLSOZUXG33SFVKE6VCQFUZDAMRW
+    },
+]
+
 
 class Command(BaseCommand):
-    help = "Create the demo customers and their accounts (idempotent; DEBUG only)."
+    help = "Create the demo customers, their accounts and one member of staff per role (idempotent; DEBUG only)."
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -63,3 +90,7 @@ class Command(BaseCommand):
                         defaults={"owner": user, "product": product, "balance": Decimal(balance)},
                     )
                 self.stdout.write(f"{spec['user_id']} / {spec['password']}")
+            for spec in DEMO_STAFF:
+                if not User.objects.filter(user_id__iexact=spec["user_id"]).exists():
+                    account_services.staff_create(**{k: v for k, v in spec.items()})
+                self.stdout.write(f"{spec['user_id']} / {spec['password']} (staff, {spec['role']})")
