@@ -160,6 +160,20 @@ class AuditEvent(models.Model):
         SMS_ALARM = "sms_alarm", _("SMS rate alarm")
         TRANSFER = "transfer", _("Transfer made")
         PAYEE_ADDED = "payee_added", _("Payee added")
+        STAFF_CREATED = "staff_created", _("Staff member created")
+        STAFF_DEVICE_ENROLLED = "staff_device_enrolled", _("Staff authenticator enrolled")
+        PHONE_CHANGED = "phone_changed", _("Phone number changed")
+        EMAIL_CHANGED = "email_changed", _("Email changed")
+        CONFIRMATION_METHOD_CHANGED = "confirmation_method_changed", _(
+            "Confirmation method changed"
+        )
+        TOKEN_IMPORTED = "token_imported", _("Tokens imported")
+        TOKEN_ASSIGNED = "token_assigned", _("Token assigned")
+        TOKEN_ACTIVATED = "token_activated", _("Token activated")
+        TOKEN_STATE_CHANGED = "token_state_changed", _("Token state changed")
+        TOKEN_RESYNCED = "token_resynced", _("Token resynchronised")
+        TOKEN_CODE_REUSED = "token_code_reused", _("Token code used again")
+        NOTICE_SENT = "notice_sent", _("Notice sent")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -288,12 +288,12 @@ def staff_totp_enrol_confirm(*, user: User, device_id: int, code: str, ip: str |
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     audit_log(
-        action=AuditEvent.Action.OTP_VERIFIED,
+        action=AuditEvent.Action.STAFF_DEVICE_ENROLLED,
         subject=user,
         actor=user,
         ip=ip,
         reason="Staff TOTP authenticator enrolled",
-        data={"device": "totp", "device_id": device.pk, "enrolment": True},
+        data={"device": "totp", "device_id": device.pk},
     )
     return device
 
@@ -358,5 +358,5 @@ def staff_create(
         device.key = totp_key
     device.full_clean()
     device.save()
-    audit_log(action="staff_created", subject=user, reason=f"role {role}", data={"role": role})
+    audit_log(action=AuditEvent.Action.STAFF_CREATED, subject=user, reason=f"role {role}", data={"role": role})
     return user, device

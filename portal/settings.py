@@ -289,6 +289,7 @@ OTP_POLICY = {
 # --- SMS ----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="twilio" if PRODUCTION else "outbox")
 SMS_OUTBOX_PAGE = env.bool("SMS_OUTBOX_PAGE", default=DEBUG)
+SMS_NOTICE_VALIDITY = env.int("SMS_NOTICE_VALIDITY", default=24 * 60 * 60)
 SMS_DELAYED_AFTER = env.int("SMS_DELAYED_AFTER", default=20)  # seconds before "SMS tertunda"
 SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=4)
 SMS_SEND_RETRY_BASE = env.float("SMS_SEND_RETRY_BASE", default=2.0)
@@ -299,6 +300,20 @@ TWILIO_FROM = env.str("TWILIO_FROM", default="" if PRODUCTION else "+15005550006
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=5.0)
+
+# Email: notices to customers (factor changes). Development prints them in the worker's log.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=PRODUCTION)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bank Nusantara <no-reply@bank.example>")
 
 LOGGING = {
     "version": 1,

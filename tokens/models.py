@@ -110,6 +110,9 @@ class SmsMessage(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sms_messages"
     )
     to = PhoneNumberField(region="ID")
+    # A notice (no challenge): untranslated text and its non-secret parameters, rendered in
+    # the customer's language when sent. An OTP's text is never stored.
+    notice = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     provider_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     error_code = models.CharField(max_length=16, blank=True)

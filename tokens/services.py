@@ -403,12 +403,31 @@ def sms_deliver(*, challenge_id) -> SmsMessage | None:
     if not claimed:
         return None
     challenge = Challenge.objects.select_related("user").get(pk=challenge_id)
-    message = challenge.sms
-    validity = max(1, int((challenge.expires_at - now).total_seconds()))
+    return _sms_send(
+        challenge.sms,
+        body=sms_body(challenge, code_generator.code(challenge)),
+        validity=max(1, int((challenge.expires_at - now).total_seconds())),
+    )
+
+
+def notice_deliver(*, message_id) -> SmsMessage | None:
+    """Send a notice SMS (no code in it) at most once, like ``sms_deliver``."""
+    claimed = SmsMessage.objects.filter(
+        pk=message_id, challenge__isnull=True, status=SmsMessage.Status.PENDING
+    ).update(status=SmsMessage.Status.SENDING, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    message = SmsMessage.objects.select_related("user").get(pk=message_id)
+    with override(message.user.language):
+        body = gettext(message.notice.get("text", "")) % message.notice.get("params", {})
+    return _sms_send(message, body=body, validity=settings.SMS_NOTICE_VALIDITY)
+
+
+def _sms_send(message: SmsMessage, *, body: str, validity: int) -> SmsMessage:
     try:
         sent = sms.get_backend().send(
             to=str(message.to),
-            body=sms_body(challenge, code_generator.code(challenge)),
+            body=body,
             validity_period=validity,
             status_callback=settings.SMS_STATUS_CALLBACK_URL,
         )
@@ -430,6 +449,78 @@ def sms_deliver(*, challenge_id) -> SmsMessage | None:
     message.provider_id = sent.provider_id
     _sms_mark(message, _provider_status(sent.status), error_code="")
     return message
+
+
+def notice_send(
+    *, user: User, text: str, params: dict, to=None, email: bool = True
+) -> SmsMessage | None:
+    """Tell the customer something by SMS (and email when they have one), after commit.
+
+    ``text`` is an untranslated message (``gettext_noop``) and ``params`` its non-secret
+    values: never a code. ``to`` sends the SMS to another number than the registered one (the
+    old number after a change). Audited.
+    """
+    phone = to or user.phone
+    message = None
+    if phone:
+        message = SmsMessage.objects.create(
+            user=user, to=phone, notice={"text": text, "params": params}
+        )
+        transaction.on_commit(partial(_notice_schedule, message_id=message.pk))
+    if email and user.email:
+        transaction.on_commit(
+            partial(_notice_email_schedule, user_id=user.pk, text=text, params=params)
+        )
+    account_services.audit_log(
+        action=AuditEvent.Action.NOTICE_SENT,
+        subject=user,
+        data={"text": text, "to": phone_masked(phone) if phone else "", "email": bool(user.email)},
+    )
+    return message
+
+
+def _notice_schedule(*, message_id) -> None:
+    from kombu.exceptions import OperationalError
+
+    from .tasks import notice_sms_send
+
+    try:
+        notice_sms_send.apply_async(args=[message_id])
+    except OperationalError:
+        logger.error("notice SMS %s not queued: broker unreachable", message_id)
+        SmsMessage.objects.filter(pk=message_id, status=SmsMessage.Status.PENDING).update(
+            status=SmsMessage.Status.FAILED, error_code="queue"
+        )
+
+
+def _notice_email_schedule(*, user_id, text: str, params: dict) -> None:
+    from kombu.exceptions import OperationalError
+
+    from .tasks import notice_email_send
+
+    try:
+        notice_email_send.apply_async(args=[user_id, text, params])
+    except OperationalError:
+        logger.error("notice email to user %s not queued: broker unreachable", user_id)
+
+
+def notice_email_deliver(*, user_id, text: str, params: dict) -> None:
+    """Send a notice by email in the customer's language."""
+    from django.core.mail import send_mail
+
+    user = User.objects.get(pk=user_id)
+    if not user.email:
+        return
+    with override(user.language):
+        body = gettext(text) % params
+        subject = gettext("Bank Nusantara: security notice")
+    send_mail(subject, body, None, [user.email])
+
+
+def sms_message_give_up(*, message_id, error_code: str) -> None:
+    SmsMessage.objects.filter(pk=message_id, status=SmsMessage.Status.PENDING).update(
+        status=SmsMessage.Status.FAILED, error_code=error_code
+    )
 
 
 def sms_give_up(*, challenge_id, error_code: str) -> None:

@@ -79,8 +79,8 @@ def test_enrol_with_the_qr_code_and_a_first_code(newcomer_client, newcomer):
     assert TOTPDevice.objects.get(pk=device.pk).confirmed
     assert newcomer_client.get("/admin/").status_code == 200
     assert newcomer_client.get("/admin/accounts/user/").status_code == 200
-    event = AuditEvent.objects.filter(subject=newcomer, action="otp_verified").get()
-    assert event.data["enrolment"] is True and code not in str(event.data)
+    event = AuditEvent.objects.filter(subject=newcomer, action="staff_device_enrolled").get()
+    assert event.data["device"] == "totp" and code not in str(event.data)
     # Once enrolled, the page does not show a seed again.
     again = newcomer_client.get(ENROL)
     assert again.status_code == 302 and again["Location"] == "/admin/"
