@@ -11,6 +11,7 @@ from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 from django.http import Http404, HttpResponseRedirect
@@ -31,7 +32,12 @@ from tokens.models import SmsMessage
 
 from . import selectors, services
 from .exceptions import StaffError
-from .forms import AccessFlagForm, AccessUnblockForm, StaffAdminAuthenticationForm
+from .forms import (
+    AccessFlagForm,
+    AccessUnblockForm,
+    StaffAdminAuthenticationForm,
+    StaffPhoneChangeForm,
+)
 from .models import AccessBlock, AuditEvent, User
 from .views import client_ip
 
@@ -160,6 +166,7 @@ class CustomerAdmin(admin.ModelAdmin):
         return [
             path("<path:object_id>/flag/", wrap(self.flag_view), name=f"{info}_flag"),
             path("<path:object_id>/unblock/", wrap(self.unblock_view), name=f"{info}_unblock"),
+            path("<path:object_id>/phone/", wrap(self.phone_view), name=f"{info}_phone"),
             *super().get_urls(),
         ]
 
@@ -209,6 +216,7 @@ class CustomerAdmin(admin.ModelAdmin):
             else None,
             "can_flag": staff.has_perm(services.PERM_FLAG),
             "can_unblock": staff.has_perm(services.PERM_UNBLOCK),
+            "can_change_phone": staff.has_perm(services.PERM_CHANGE_PHONE),
         }
         return TemplateResponse(request, "admin/accounts/user/customer_overview.html", context)
 
@@ -274,6 +282,42 @@ class CustomerAdmin(admin.ModelAdmin):
             permission=services.PERM_UNBLOCK,
             form_class=AccessUnblockForm,
             title=_("Unblock"),
+            perform=perform,
+        )
+
+    def phone_view(self, request, object_id):
+        """A customer who lost the old phone gets a new number after an identity check."""
+
+        def perform(customer, data):
+            from tokens import services as otp_services
+
+            with transaction.atomic():
+                old_phone = services.phone_change_by_staff(
+                    user=customer,
+                    new_phone=data["new_phone"],
+                    actor=request.user,
+                    reason=data["reason"],
+                    ip=client_ip(request),
+                )
+                customer.refresh_from_db()
+                params = {"phone": phone_masked(customer.phone)}
+                if old_phone:
+                    otp_services.notice_send(
+                        user=customer, text=services.PHONE_CHANGED_TEXT, params=params,
+                        to=old_phone, email=False,
+                    )
+                otp_services.notice_send(user=customer, text=services.PHONE_CHANGED_TEXT, params=params)
+            return _("The mobile number of %(user_id)s is now %(phone)s; the customer was told.") % {
+                "user_id": customer.user_id,
+                "phone": phone_masked(customer.phone),
+            }
+
+        return self._action_view(
+            request,
+            object_id,
+            permission=services.PERM_CHANGE_PHONE,
+            form_class=StaffPhoneChangeForm,
+            title=_("Change mobile number"),
             perform=perform,
         )
 

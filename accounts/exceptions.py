@@ -40,3 +40,44 @@ class NotACustomer(StaffError):
 class WrongEnrolmentCode(StaffError):
     message = _("The code is wrong or was already used. Enter the code your app shows now.")
     code = "wrong_enrolment_code"
+
+
+class ProfileChangeError(CustomerError):
+    """A change of phone or email the rules refuse; the message is shown to the customer."""
+
+    message = _("The change could not be made.")
+    code = "profile_change_error"
+
+
+class SamePhone(ProfileChangeError):
+    message = _("This is already your registered mobile number.")
+    code = "same_phone"
+
+
+class PhoneNotAvailable(ProfileChangeError):
+    # Says neither that nor whose: the number may belong to another customer.
+    message = _("This number cannot be registered online. Please visit a branch.")
+    code = "phone_not_available"
+
+
+class SameEmail(ProfileChangeError):
+    message = _("This is already your registered email.")
+    code = "same_email"
+
+
+class ChangeNotPending(ProfileChangeError):
+    message = _("This change is no longer waiting for confirmation. Please start again.")
+    code = "change_not_pending"
+
+
+class LinkInvalid(ProfileChangeError):
+    message = _(
+        "This verification link is not valid, has expired or was already used. "
+        "Please start the change again."
+    )
+    code = "link_invalid"
+
+
+class LinkResendTooSoon(ProfileChangeError):
+    message = _("A link was just sent. You can ask for a new one in %(seconds)s seconds.")
+    code = "link_resend_too_soon"

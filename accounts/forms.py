@@ -1,7 +1,9 @@
+import phonenumbers
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
+from phonenumber_field.formfields import PhoneNumberField
 
 from . import selectors
 
@@ -117,3 +119,55 @@ class StaffAdminAuthenticationForm(OTPAdminAuthenticationForm):
         if device is None:
             device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
         return device
+
+
+class PhoneChangeForm(forms.Form):
+    """The new mobile number (Indonesian numbers may be typed as 0812…)."""
+
+    error_messages = {"not_mobile": _("Enter a mobile number that can receive SMS.")}
+
+    new_phone = PhoneNumberField(
+        label=_("New mobile number"),
+        region="ID",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}
+        ),
+        help_text=_("For example 0812 3456 7890 or +62 812 3456 7890."),
+    )
+
+    def clean_new_phone(self):
+        number = self.cleaned_data["new_phone"]
+        if phonenumbers.number_type(number) not in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        ):
+            raise forms.ValidationError(self.error_messages["not_mobile"], code="not_mobile")
+        return number
+
+
+class EmailChangeForm(forms.Form):
+    new_email = forms.EmailField(
+        label=_("New email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class StaffPhoneChangeForm(StaffReasonMixin, PhoneChangeForm):
+    """A member of staff changes a customer's number after checking the customer's identity."""
+
+    error_messages = {
+        **PhoneChangeForm.error_messages,
+        "reason_required": _("Write why the number is changed and how the identity was checked."),
+    }
+
+    reason = forms.CharField(
+        label=_("Reason (audited), e.g. how the identity was checked"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_phone"].widget.attrs.pop("autofocus", None)

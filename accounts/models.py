@@ -196,3 +196,68 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_id}"
+
+
+class ProfileChangeQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(
+            state__in=[ProfileChange.State.AWAITING_CURRENT, ProfileChange.State.AWAITING_NEW]
+        )
+
+
+class ProfileChange(models.Model):
+    """A customer's pending change of a factor (mobile phone or email), in two steps.
+
+    Step 1 confirms the wish with an OTP on the *current* factor (the challenge in
+    ``current_challenge``); step 2 proves the customer holds the *new* one (for a phone, the
+    code sent to it in ``new_challenge``; for an email, a signed link sent to it). Only then
+    does the user's phone or email change.
+    """
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Mobile phone")
+        EMAIL = "email", _("Email")
+
+    class State(models.TextChoices):
+        AWAITING_CURRENT = "awaiting_current", _("Waiting for the OTP on the current factor")
+        AWAITING_NEW = "awaiting_new", _("Waiting for the new phone or email to be verified")
+        COMPLETED = "completed", _("Completed")
+        VOIDED = "voided", _("Voided")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile_changes"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    new_phone = PhoneNumberField(_("new mobile phone"), region="ID", blank=True)
+    new_email = models.EmailField(_("new email"), blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_CURRENT)
+    current_challenge = models.ForeignKey(
+        "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    new_challenge = models.ForeignKey(
+        "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    current_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the verification link was last emailed (a resend waits for the cooldown).
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProfileChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="phone", new_email="") & ~models.Q(new_phone="")
+                | models.Q(kind="email", new_phone="") & ~models.Q(new_email=""),
+                name="accounts_profilechange_value_fits_kind",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} change {self.pk} ({self.state})"
+
+    @property
+    def new_value(self):
+        return self.new_phone if self.kind == self.Kind.PHONE else self.new_email

@@ -1,15 +1,24 @@
 """Writes of the accounts app: sessions, access blocks, unblocking and the audit log."""
 
+import logging
+from functools import partial
 from importlib import import_module
 
+import phonenumbers
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from portal.formatting import email_masked, phone_masked
 
 from . import exceptions
-from .models import AccessBlock, AuditEvent, User
+from .models import AccessBlock, AuditEvent, ProfileChange, User
+
+logger = logging.getLogger(__name__)
 
 # Staff roles are Django groups (created by migration 0002_staff_roles); the permissions below
 # are what the services check, so a role that lacks one cannot act even outside the admin.
@@ -21,13 +30,14 @@ ROLE_GROUPS = {
 # What each role may do (migration 0002_staff_roles holds a frozen copy of this table).
 ROLE_PERMISSIONS = {
     "agent": ["view_user", "flag_access", "unblock_access"],
-    "branch": ["view_user"],
+    "branch": ["view_user", "change_phone"],
     "supervisor": [
         "view_user",
         "view_auditevent",
         "flag_access",
         "unblock_access",
         "unblock_lost_phone",
+        "change_phone",
     ],
 }
 CUSTOM_PERMISSIONS = {
@@ -38,6 +48,10 @@ CUSTOM_PERMISSIONS = {
 PERM_FLAG = "accounts.flag_access"
 PERM_UNBLOCK = "accounts.unblock_access"
 PERM_UNBLOCK_FLAG = "accounts.unblock_lost_phone"
+# On the User content type (migration 0004_change_phone_permission): a branch officer or a
+# supervisor changes the phone of a customer who no longer has the old one.
+USER_PERMISSIONS = {"change_phone": "Can change a customer's mobile phone (customer lost it)"}
+PERM_CHANGE_PHONE = "accounts.change_phone"
 # Kinds a member of staff may set when flagging a customer.
 STAFF_FLAG_KINDS = (AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.STAFF_FLAG)
 # Kinds that only PERM_UNBLOCK_FLAG (a supervisor) may lift: a person decided them, not a
@@ -300,7 +314,8 @@ def staff_totp_enrol_confirm(*, user: User, device_id: int, code: str, ip: str |
 
 @transaction.atomic
 def roles_sync() -> dict:
-    """Make the role groups hold exactly the permissions of ROLE_PERMISSIONS (idempotent).
+    """Make the role groups hold exactly the accounts permissions of ROLE_PERMISSIONS
+    (idempotent), leaving other apps' permissions in the groups as they are.
 
     Migration 0002 does this on ``migrate``; ``staff_create`` repeats it so that a database
     flushed since (``flush``, test databases) still has its roles. Returns role -> Group.
@@ -313,6 +328,11 @@ def roles_sync() -> dict:
         Permission.objects.get_or_create(
             content_type=block_type, codename=codename, defaults={"name": name}
         )
+    user_type = ContentType.objects.get_for_model(User)
+    for codename, name in USER_PERMISSIONS.items():
+        Permission.objects.get_or_create(
+            content_type=user_type, codename=codename, defaults={"name": name}
+        )
     for model in (User, AuditEvent):
         Permission.objects.get_or_create(
             content_type=ContentType.objects.get_for_model(model),
@@ -322,9 +342,10 @@ def roles_sync() -> dict:
     groups = {}
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=ROLE_GROUPS[role])
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames)
-        )
+        # Only this app's permissions are ours to set: another app (tokens) grants its own.
+        own = Permission.objects.filter(content_type__app_label="accounts")
+        group.permissions.remove(*own.exclude(codename__in=codenames))
+        group.permissions.add(*own.filter(codename__in=codenames))
         groups[role] = group
     return groups
 
@@ -360,3 +381,288 @@ def staff_create(
     device.save()
     audit_log(action=AuditEvent.Action.STAFF_CREATED, subject=user, reason=f"role {role}", data={"role": role})
     return user, device
+
+
+# --- Changes of phone and email (Profil Saya) -----------------------------------------------
+# The OTP steps are run by accounts.views (only views may call tokens); these services do the
+# accounts writes that the OTPs confirm.
+
+EMAIL_LINK_SALT = "accounts.email-change"
+PHONE_CHANGED_TEXT = gettext_noop(
+    "Bank Nusantara: the mobile number of your Internet Banking was changed to %(phone)s. "
+    "If you did not ask for this, call the bank at once."
+)
+EMAIL_CHANGED_TEXT = gettext_noop(
+    "Bank Nusantara: the email of your Internet Banking was changed to %(email)s. "
+    "If you did not ask for this, call the bank at once."
+)
+
+
+def phone_available_check(*, user: User, phone) -> None:
+    """Raise unless ``phone`` may become ``user``'s number: not the current one, a mobile
+    number (SMS must reach it), and not registered to another user (one phone, one customer:
+    OTPs for two customers on one phone is how account takeovers look)."""
+    if user.phone and str(user.phone) == str(phone):
+        raise exceptions.SamePhone()
+    number = phone if isinstance(phone, phonenumbers.PhoneNumber) else phonenumbers.parse(
+        str(phone), "ID"
+    )
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise exceptions.PhoneNotAvailable()
+    if User.objects.filter(phone=str(phone)).exclude(pk=user.pk).exists():
+        raise exceptions.PhoneNotAvailable()
+
+
+def _profile_changes_void(*, user: User) -> None:
+    ProfileChange.objects.filter(user=user).open().update(state=ProfileChange.State.VOIDED)
+
+
+@transaction.atomic
+def phone_change_create(*, user: User, new_phone) -> ProfileChange:
+    """Start a change of mobile number; the customer's earlier open changes are voided."""
+    phone_available_check(user=user, phone=new_phone)
+    _profile_changes_void(user=user)
+    change = ProfileChange(user=user, kind=ProfileChange.Kind.PHONE, new_phone=new_phone)
+    change.full_clean()
+    change.save()
+    return change
+
+
+@transaction.atomic
+def email_change_create(*, user: User, new_email: str) -> ProfileChange:
+    """Start a change of email; the customer's earlier open changes are voided."""
+    if user.email and user.email.lower() == new_email.lower():
+        raise exceptions.SameEmail()
+    _profile_changes_void(user=user)
+    change = ProfileChange(user=user, kind=ProfileChange.Kind.EMAIL, new_email=new_email)
+    change.full_clean()
+    change.save()
+    return change
+
+
+def profile_change_intent(change: ProfileChange) -> dict:
+    """The canonical summary an OTP for this change is bound to (dynamic linking)."""
+    return {"change": change.pk, "kind": change.kind, "new": str(change.new_value)}
+
+
+def profile_change_challenge_set(*, change: ProfileChange, current=None, new=None) -> None:
+    """Remember the challenge sent for step 1 (``current``) or step 2 (``new``)."""
+    fields = {}
+    if current is not None:
+        fields["current_challenge"] = change.current_challenge = current
+    if new is not None:
+        fields["new_challenge"] = change.new_challenge = new
+    ProfileChange.objects.filter(pk=change.pk).update(**fields)
+
+
+def profile_change_current_confirm(*, change: ProfileChange) -> ProfileChange:
+    """Step 1 done: the OTP on the current factor confirmed the change (run it inside that
+    OTP's verification, so both commit or neither). Raises ChangeNotPending."""
+    now = timezone.now()
+    moved = ProfileChange.objects.filter(
+        pk=change.pk, state=ProfileChange.State.AWAITING_CURRENT
+    ).update(state=ProfileChange.State.AWAITING_NEW, current_confirmed_at=now)
+    if not moved:
+        raise exceptions.ChangeNotPending()
+    change.state, change.current_confirmed_at = ProfileChange.State.AWAITING_NEW, now
+    if change.kind == ProfileChange.Kind.EMAIL:
+        email_change_link_schedule(change=change)
+    return change
+
+
+def _change_complete(*, change: ProfileChange) -> User:
+    """Move the change to completed (once) and lock the user row; returns the locked user."""
+    user = User.objects.select_for_update().get(pk=change.user_id)
+    done = ProfileChange.objects.filter(
+        pk=change.pk, state=ProfileChange.State.AWAITING_NEW
+    ).update(state=ProfileChange.State.COMPLETED, completed_at=timezone.now())
+    if not done:
+        raise exceptions.ChangeNotPending()
+    change.state = ProfileChange.State.COMPLETED
+    return user
+
+
+def _user_field_set(user: User, field: str, value) -> None:
+    setattr(user, field, value)
+    user.clean_fields(exclude=[f.name for f in User._meta.fields if f.name != field])
+    user.save(update_fields=[field])
+
+
+@transaction.atomic
+def phone_change_complete(*, change: ProfileChange, ip: str | None = None) -> str:
+    """Step 2 done: the code sent to the new number came back. The number changes, every other
+    open change is voided, and it is audited (masked numbers only). Returns the old number
+    (E.164), which the caller tells. Raises ChangeNotPending or PhoneNotAvailable."""
+    user = _change_complete(change=change)
+    old_phone = str(user.phone)
+    phone_available_check(user=user, phone=change.new_phone)
+    _user_field_set(user, "phone", change.new_phone)
+    change.user.phone = user.phone
+    _profile_changes_void(user=user)
+    audit_log(
+        action=AuditEvent.Action.PHONE_CHANGED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        reason="Changed by the customer (OTP on the old number, code to the new one)",
+        data={"change": change.pk, "old": phone_masked(old_phone), "new": phone_masked(user.phone)},
+    )
+    return old_phone
+
+
+@transaction.atomic
+def email_change_complete(*, change: ProfileChange, ip: str | None = None) -> str:
+    """Step 2 done: the link sent to the new email came back. The email changes, the old
+    address is told, every other open change is voided, and it is audited (masked). Returns
+    the old email. Raises ChangeNotPending."""
+    user = _change_complete(change=change)
+    old_email = user.email
+    _user_field_set(user, "email", change.new_email)
+    change.user.email = user.email
+    _profile_changes_void(user=user)
+    if old_email:
+        email_notice_schedule(
+            address=old_email,
+            text=EMAIL_CHANGED_TEXT,
+            params={"email": email_masked(user.email)},
+            language=user.language,
+        )
+    audit_log(
+        action=AuditEvent.Action.EMAIL_CHANGED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        reason="Changed by the customer (OTP on the current factor, link to the new email)",
+        data={"change": change.pk, "old": email_masked(old_email), "new": email_masked(user.email)},
+    )
+    return old_email
+
+
+@transaction.atomic
+def phone_change_by_staff(
+    *, user: User, new_phone, actor: User, reason: str, ip: str | None = None
+) -> str:
+    """A member of staff changes a customer's number (the customer lost the old phone).
+
+    Needs ``accounts.change_phone`` and a written reason; never on the actor's own record or
+    on staff. Voids the customer's open changes; audited. Returns the old number, which the
+    caller tells (with the new one).
+    """
+    _staff_may_act_on(actor=actor, user=user)
+    if not actor.has_perm(PERM_CHANGE_PHONE):
+        raise exceptions.NotPermitted()
+    if not reason.strip():
+        raise exceptions.ReasonRequired()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    phone_available_check(user=user, phone=new_phone)
+    old_phone = str(user.phone) if user.phone else ""
+    _user_field_set(user, "phone", new_phone)
+    _profile_changes_void(user=user)
+    audit_log(
+        action=AuditEvent.Action.PHONE_CHANGED,
+        subject=user,
+        actor=actor,
+        ip=ip,
+        reason=reason,
+        data={"old": phone_masked(old_phone), "new": phone_masked(user.phone), "by": "staff"},
+    )
+    return old_phone
+
+
+def email_change_link_token(*, change: ProfileChange) -> str:
+    """A signed, timestamped token naming the change, its user and the new email."""
+    return signing.TimestampSigner(salt=EMAIL_LINK_SALT).sign_object(
+        {"c": change.pk, "u": change.user_id, "e": change.new_email}
+    )
+
+
+def email_change_for_link(*, user: User, token: str) -> ProfileChange:
+    """The open change a verification link names, for this user only and while it is fresh
+    (``EMAIL_CHANGE_LINK_MAX_AGE``). Raises LinkInvalid for anything else, without saying
+    what."""
+    try:
+        data = signing.TimestampSigner(salt=EMAIL_LINK_SALT).unsign_object(
+            token, max_age=settings.EMAIL_CHANGE_LINK_MAX_AGE
+        )
+        change = ProfileChange.objects.select_related("user").get(
+            pk=data["c"],
+            user=user,
+            kind=ProfileChange.Kind.EMAIL,
+            state=ProfileChange.State.AWAITING_NEW,
+        )
+    except (signing.BadSignature, ProfileChange.DoesNotExist, KeyError, TypeError):
+        raise exceptions.LinkInvalid() from None
+    if data.get("u") != user.pk or data.get("e") != change.new_email:
+        raise exceptions.LinkInvalid()
+    return change
+
+
+def email_change_link_schedule(*, change: ProfileChange) -> None:
+    """Email the verification link to the new address once the transaction commits.
+
+    The Celery message carries only the change's id; the worker signs the link. Raises
+    LinkResendTooSoon within ``EMAIL_CHANGE_LINK_RESEND_COOLDOWN`` of the last one.
+    """
+    now = timezone.now()
+    if change.link_sent_at:
+        elapsed = int((now - change.link_sent_at).total_seconds())
+        wait = settings.EMAIL_CHANGE_LINK_RESEND_COOLDOWN - elapsed
+        if wait > 0:
+            raise exceptions.LinkResendTooSoon(seconds=wait)
+    ProfileChange.objects.filter(pk=change.pk).update(link_sent_at=now)
+    change.link_sent_at = now
+    transaction.on_commit(partial(_task_schedule, "email_change_link_send", change.pk))
+
+
+def email_change_link_deliver(*, change_id: int) -> None:
+    """Send the verification link to the new email, in the customer's language."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+    from django.utils.translation import gettext, override
+
+    change = ProfileChange.objects.select_related("user").filter(
+        pk=change_id, state=ProfileChange.State.AWAITING_NEW
+    ).first()
+    if change is None:
+        return
+    path = reverse("accounts:email-change-verify", kwargs={"token": email_change_link_token(change=change)})
+    minutes = settings.EMAIL_CHANGE_LINK_MAX_AGE // 60
+    with override(change.user.language):
+        subject = gettext("Bank Nusantara: confirm your new email")
+        body = gettext(
+            "To make this address the email of your Internet Banking, open this link within "
+            "%(minutes)s minutes, logged in as yourself, and press the button on the page:\n\n"
+            "%(url)s\n\nIf you did not ask for this, ignore this email and call the bank."
+        ) % {"minutes": minutes, "url": settings.PORTAL_BASE_URL.rstrip("/") + path}
+    send_mail(subject, body, None, [change.new_email])
+
+
+def email_notice_schedule(*, address: str, text: str, params: dict, language: str) -> None:
+    """Email a notice (never a secret) to ``address`` once the transaction commits."""
+    transaction.on_commit(
+        partial(_task_schedule, "email_notice_send", address, text, params, language)
+    )
+
+
+def email_notice_deliver(*, address: str, text: str, params: dict, language: str) -> None:
+    from django.core.mail import send_mail
+    from django.utils.translation import gettext, override
+
+    with override(language):
+        body = gettext(text) % params
+        subject = gettext("Bank Nusantara: security notice")
+    send_mail(subject, body, None, [address])
+
+
+def _task_schedule(name: str, *args) -> None:
+    from kombu.exceptions import OperationalError
+
+    from . import tasks
+
+    try:
+        getattr(tasks, name).apply_async(args=list(args))
+    except OperationalError:
+        logger.error("%s not queued: broker unreachable", name)

@@ -123,3 +123,4 @@ class StaffTotpEnrolView(FormView):
         )
         messages.success(self.request, _("Your authenticator is set up."))
         return redirect("admin:index")
+

@@ -30,3 +30,12 @@ def phone_masked(phone) -> str:
 def account_masked(number: str) -> str:
     """``"1234566789"`` → ``"****6789"``."""
     return f"****{number[-4:]}" if number else ""
+
+
+def email_masked(email) -> str:
+    """``"budi.santoso@example.com"`` → ``"b***o@example.com"``: recognisable, not readable."""
+    if not email or "@" not in email:
+        return ""
+    local, domain = str(email).rsplit("@", 1)
+    shown = local[0] + "***" + (local[-1] if len(local) > 2 else "")
+    return f"{shown}@{domain}"

@@ -278,13 +278,28 @@ TOKEN_HOTP_WINDOW = env.int("TOKEN_HOTP_WINDOW", default=10)
 TOKEN_RESYNC_WINDOW = env.int("TOKEN_RESYNC_WINDOW", default=1000)
 TOKEN_TOTP_TOLERANCE = env.int("TOKEN_TOTP_TOLERANCE", default=1)
 TOKEN_MIN_SEED_BYTES = 16  # RFC 4226 §4: at least 128 bits
+TOKEN_IMPORT_MAX_BYTES = env.int("TOKEN_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 # per_transaction: every action needs its own OTP; per_session: one OTP per login session.
 OTP_POLICY = {
     "transfer": "per_transaction",
     "add_payee": "per_transaction",
     "corporate_payment": "per_transaction",
     "profile_update": "per_session",
+    # A change of authenticator (phone, email) always needs its own OTP, whatever the session
+    # (DESIGN: "each need a fresh OTP"), so it is not a per_session "profile_update".
+    "phone_change": "per_transaction",
+    "phone_verify": "per_transaction",
+    "email_change": "per_transaction",
 }
+# Where customers reach the portal: links in emails (the new-email verification) start here.
+PORTAL_BASE_URL = (
+    env.str("PORTAL_BASE_URL")
+    if PRODUCTION
+    else env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+)
+# How long the link that verifies a new email stays valid, and the wait before a resend.
+EMAIL_CHANGE_LINK_MAX_AGE = env.int("EMAIL_CHANGE_LINK_MAX_AGE", default=30 * 60)
+EMAIL_CHANGE_LINK_RESEND_COOLDOWN = env.int("EMAIL_CHANGE_LINK_RESEND_COOLDOWN", default=60)
 
 # --- SMS ----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="twilio" if PRODUCTION else "outbox")

@@ -83,3 +83,17 @@ class ActivationFailed(OtpError):
         "back of the token and the code it shows, then try again."
     )
     code = "activation_failed"
+
+
+class TokenCodeReused(OtpError):
+    message = _(
+        "This code from your token was already used. Press the button on your token for a new "
+        "code. If you did not use it, call the bank."
+    )
+    code = "token_code_reused"
+
+
+class TokenActionRefused(Exception):
+    """A staff action on a token that is not allowed; the message is for staff (English)."""
+
+    code = "token_action_refused"

@@ -5,17 +5,44 @@ against the token's own state (HOTP counter, TOTP step and drift), not derived f
 challenge. The OATH arithmetic is django-otp's (``django_otp.oath``).
 """
 
+import re
 import time
 from dataclasses import dataclass, field
+from datetime import date
 
 import pskc
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_noop
 from django_otp.oath import hotp
 
-from .models import HardwareToken
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.models import AuditEvent, User
+
+from . import exceptions
+from .models import HardwareToken, HardwareTokenDevice
+
+PERM_IMPORT = "tokens.import_tokens"
+PERM_ASSIGN = "tokens.assign_token"
+PERM_STATE = "tokens.change_token_state"
+PERM_RESYNC = "tokens.resync_token"
+PERM_SMS_FALLBACK = "tokens.switch_sms_fallback"
+# What each staff role may do with tokens (migration tokens 0006_token_roles holds a frozen
+# copy). A branch officer runs the stock; only a supervisor may move a customer down to SMS.
+TOKEN_ROLE_PERMISSIONS = {
+    "Branch officer": [
+        "view_hardwaretoken", "import_tokens", "assign_token", "change_token_state",
+        "resync_token",
+    ],
+    "Supervisor": [
+        "view_hardwaretoken", "import_tokens", "assign_token", "change_token_state",
+        "resync_token", "switch_sms_fallback",
+    ],
+}
 
 PSKC_ALGORITHMS = {
     "urn:ietf:params:xml:ns:keyprov:pskc:hotp": HardwareToken.Algorithm.HOTP,
@@ -57,7 +84,14 @@ class ImportReport:
 
 
 def tokens_import(
-    *, source, batch: str, password: str | None = None, psk: str | None = None
+    *,
+    source,
+    batch: str,
+    password: str | None = None,
+    psk: str | None = None,
+    actor: User | None = None,
+    ip: str | None = None,
+    reason: str = "",
 ) -> ImportReport:
     """Import every OTP key of a PSKC file (RFC 6030) into stock, all or nothing.
 
@@ -106,7 +140,20 @@ def tokens_import(
         raise ImportRefused(report)
     with transaction.atomic():
         HardwareToken.objects.bulk_create(tokens)
-    report.imported = [t.serial for t in tokens]
+        report.imported = [t.serial for t in tokens]
+        account_services.audit_log(
+            action=AuditEvent.Action.TOKEN_IMPORTED,
+            actor=actor,
+            ip=ip,
+            reason=reason,
+            data={
+                "batch": batch[:200],
+                "count": len(report.imported),
+                "first": report.imported[0],
+                "last": report.imported[-1],
+                "skipped": len(report.skipped),
+            },
+        )
     return report
 
 
@@ -230,3 +277,297 @@ def token_resync(*, token: HardwareToken, first: str, second: str) -> bool:
                     setattr(token, name, value)
                 return True
         return False
+
+
+def token_code_current(*, token: HardwareToken) -> str:
+    """The code the token shows now (TOTP) or on its next press (HOTP), without using it.
+
+    For ``manage.py token_code``, which plays the token in local development only.
+    """
+    secret = seed_unseal(token.sealed_seed)
+    if token.algorithm == HardwareToken.Algorithm.HOTP:
+        return _code(secret, token.counter, token.digits)
+    return _code(secret, int((_now() - token.t0) // token.step), token.digits)
+
+
+def token_code_reused(*, token: HardwareToken, code: str) -> bool:
+    """True if ``code`` is one the token already gave and the portal already accepted.
+
+    Asked only after ``token_code_verify`` refused the code, to tell a replay (rejected,
+    logged, the holder told) from a wrong code. HOTP: the last ``TOKEN_HOTP_WINDOW`` counters
+    before the next one; TOTP: the steps around now, at or before the last accepted step.
+    """
+    token = HardwareToken.objects.get(pk=token.pk)
+    secret = seed_unseal(token.sealed_seed)
+    if token.algorithm == HardwareToken.Algorithm.HOTP:
+        candidates = range(max(0, token.counter - settings.TOKEN_HOTP_WINDOW), token.counter)
+    else:
+        now_t = int((_now() - token.t0) // token.step)
+        tolerance = settings.TOKEN_TOTP_TOLERANCE
+        candidates = [
+            t
+            for t in range(now_t + token.drift - tolerance, now_t + token.drift + tolerance + 1)
+            if 0 <= t <= token.last_t
+        ]
+    return any(constant_time_compare(_code(secret, c, token.digits), code) for c in candidates)
+
+
+# --- Life of a token (staff and customer) -------------------------------------------------
+
+
+def token_roles_grant() -> None:
+    """Give the staff roles their token permissions (idempotent; adds, never removes).
+
+    Migration 0006 does this on ``migrate``; call it again after
+    ``accounts.services.roles_sync``, which sets each group to its accounts permissions only.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    for group_name, codenames in TOKEN_ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="tokens", codename__in=codenames)
+        )
+
+
+def _staff_check(*, actor: User, permission: str) -> None:
+    if actor is None or not (actor.is_active and actor.is_staff and actor.has_perm(permission)):
+        raise exceptions.TokenActionRefused(
+            "You do not have the permission for this action on tokens."
+        )
+
+
+def serial_normalise(serial: str) -> str:
+    """The serial as printed on the token, however typed: spaces and dashes go, upper case."""
+    return re.sub(r"[\s\-]", "", serial or "").upper()
+
+
+def token_assign(
+    *, token: HardwareToken, user: User, actor: User, reason: str, ip: str | None
+) -> HardwareToken:
+    """Hand a token from stock to a customer (branch officer); only ``in_stock → assigned``."""
+    _staff_check(actor=actor, permission=PERM_ASSIGN)
+    if user.is_staff or not user.is_active:
+        raise exceptions.TokenActionRefused("A token can be assigned to an active customer only.")
+    with transaction.atomic():
+        locked = HardwareToken.objects.select_for_update().get(pk=token.pk)
+        if locked.state != HardwareToken.State.IN_STOCK:
+            raise exceptions.TokenActionRefused(
+                f"Token {locked.serial} is {locked.get_state_display()}, not in stock."
+            )
+        locked.state, locked.user, locked.assigned_at = (
+            HardwareToken.State.ASSIGNED, user, timezone.now()
+        )
+        locked.save(update_fields=["state", "user", "assigned_at"])
+        account_services.audit_log(
+            action=AuditEvent.Action.TOKEN_ASSIGNED,
+            subject=user,
+            actor=actor,
+            ip=ip,
+            reason=reason,
+            data={"serial": locked.serial},
+        )
+    return locked
+
+
+STATE_CHANGE_OWN_SERVICE = (HardwareToken.State.ASSIGNED, HardwareToken.State.ACTIVE)
+
+
+def token_state_change(
+    *, token: HardwareToken, state: str, actor: User, reason: str, ip: str | None
+) -> HardwareToken:
+    """Move a token on as ``HardwareToken.TRANSITIONS`` allows (lost, damaged, …), at once.
+
+    Confirmation checks the token's state on every code, so a token that is no longer active
+    confirms nothing from this commit on, in every session. The holder keeps the hardware-token
+    method (and so sees "token cannot be used") until staff switch SMS on for them.
+    """
+    _staff_check(actor=actor, permission=PERM_STATE)
+    with transaction.atomic():
+        locked = HardwareToken.objects.select_for_update().get(pk=token.pk)
+        # Assigning and activating have their own services (and checks).
+        if state in STATE_CHANGE_OWN_SERVICE or not locked.may_become(state):
+            raise exceptions.TokenActionRefused(
+                f"Token {locked.serial} cannot go from {locked.get_state_display()} "
+                f"to {HardwareToken.State(state).label}."
+            )
+        previous, holder = locked.state, locked.user
+        locked.state = state
+        fields = ["state"]
+        if state == HardwareToken.State.IN_STOCK:
+            locked.user, locked.assigned_at = None, None
+            fields += ["user", "assigned_at"]
+        locked.save(update_fields=fields)
+        HardwareTokenDevice.objects.filter(token=locked).update(confirmed=False)
+        account_services.audit_log(
+            action=AuditEvent.Action.TOKEN_STATE_CHANGED,
+            subject=holder,
+            actor=actor,
+            ip=ip,
+            reason=reason,
+            data={"serial": locked.serial, "from": previous, "to": state},
+        )
+    return locked
+
+
+def token_resync_staff(
+    *, token: HardwareToken, first: str, second: str, actor: User, reason: str, ip: str | None
+) -> bool:
+    """Staff resynchronise a token from two consecutive codes; audited either way."""
+    _staff_check(actor=actor, permission=PERM_RESYNC)
+    done = token_resync(token=token, first=first, second=second)
+    account_services.audit_log(
+        action=AuditEvent.Action.TOKEN_RESYNCED,
+        subject=token.user,
+        actor=actor,
+        ip=ip,
+        reason=reason,
+        data={"serial": token.serial, "resynchronised": done},
+    )
+    return done
+
+
+def sms_fallback_switch(*, user: User, actor: User, reason: str, ip: str | None) -> None:
+    """Let a token holder confirm with SMS OTP again (token lost or broken), and tell them.
+
+    Activating a new token ends the fallback (``token_activate``).
+    """
+    from .services import notice_send
+
+    _staff_check(actor=actor, permission=PERM_SMS_FALLBACK)
+    if user.is_staff:
+        raise exceptions.TokenActionRefused("Staff members have no SMS fallback.")
+    if not user.phone:
+        raise exceptions.TokenActionRefused("The customer has no registered mobile number.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.confirmation_method == User.ConfirmationMethod.SMS:
+            raise exceptions.TokenActionRefused("The customer already confirms with SMS OTP.")
+        previous = locked.confirmation_method
+        User.objects.filter(pk=user.pk).update(confirmation_method=User.ConfirmationMethod.SMS)
+        user.confirmation_method = User.ConfirmationMethod.SMS
+        account_services.audit_log(
+            action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
+            subject=user,
+            actor=actor,
+            ip=ip,
+            reason=reason,
+            data={"from": previous, "to": User.ConfirmationMethod.SMS},
+        )
+        notice_send(
+            user=user,
+            text=gettext_noop(
+                "Bank Nusantara: from now on your transactions are confirmed with an OTP by "
+                "SMS instead of your token. Not you? Call the bank."
+            ),
+            params={},
+        )
+
+
+class _ActivationRejected(Exception):
+    pass
+
+
+def token_activate(
+    *, user: User, birth_date: date, serial: str, code: str, ip: str | None
+) -> HardwareToken:
+    """Activate the token the branch assigned to ``user`` (Profil Saya → Aktivasi Token).
+
+    Birth date, serial and a code from the token must all fit a token assigned to this
+    customer; any mismatch raises the one ``ActivationFailed`` (never which part, never whether
+    the serial exists), counts toward the OTP block (``OtpBlocked`` when it is reached) and is
+    audited. On success the token becomes the customer's way to confirm (ending any SMS
+    fallback), any other active token of theirs is revoked, and they are told by SMS and email.
+    """
+    from .services import notice_send
+
+    if account_selectors.otp_blocked(user=user):
+        raise exceptions.OtpBlocked()
+    try:
+        with transaction.atomic():
+            token = (
+                HardwareToken.objects.select_for_update()
+                .filter(serial=serial_normalise(serial), user=user)
+                .first()
+            )
+            if (
+                token is None
+                or token.state != HardwareToken.State.ASSIGNED
+                or user.birth_date is None
+                or birth_date != user.birth_date
+                or not token_code_verify(
+                    token=token, code=code, accept_states=(HardwareToken.State.ASSIGNED,)
+                )
+            ):
+                raise _ActivationRejected
+            now = timezone.now()
+            replaced = list(
+                HardwareToken.objects.select_for_update()
+                .filter(user=user, state=HardwareToken.State.ACTIVE)
+                .exclude(pk=token.pk)
+            )
+            for old in replaced:
+                old.state = HardwareToken.State.REVOKED
+                old.save(update_fields=["state"])
+                HardwareTokenDevice.objects.filter(token=old).update(confirmed=False)
+                account_services.audit_log(
+                    action=AuditEvent.Action.TOKEN_STATE_CHANGED,
+                    subject=user,
+                    actor=user,
+                    ip=ip,
+                    reason="replaced by a newly activated token",
+                    data={"serial": old.serial, "from": "active", "to": "revoked"},
+                )
+            token.state, token.activated_at = HardwareToken.State.ACTIVE, now
+            token.save(update_fields=["state", "activated_at"])
+            HardwareTokenDevice.objects.create(
+                user=user, token=token, name=f"Token {token.serial}", confirmed=True
+            )
+            previous = user.confirmation_method
+            if previous != User.ConfirmationMethod.HARDWARE_TOKEN:
+                User.objects.filter(pk=user.pk).update(
+                    confirmation_method=User.ConfirmationMethod.HARDWARE_TOKEN
+                )
+                user.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
+                account_services.audit_log(
+                    action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
+                    subject=user,
+                    actor=user,
+                    ip=ip,
+                    reason="token activated",
+                    data={"from": previous, "to": User.ConfirmationMethod.HARDWARE_TOKEN},
+                )
+            account_services.otp_failure_reset(user=user)
+            account_services.audit_log(
+                action=AuditEvent.Action.TOKEN_ACTIVATED,
+                subject=user,
+                actor=user,
+                ip=ip,
+                data={"serial": token.serial, "replaced": [t.serial for t in replaced]},
+            )
+            notice_send(
+                user=user,
+                text=gettext_noop(
+                    "Bank Nusantara: your token %(serial)s was activated and now confirms your "
+                    "transactions. Not you? Call the bank."
+                ),
+                params={"serial": token.serial},
+            )
+            return token
+    except _ActivationRejected:
+        pass
+    # Counted outside the (rolled back) transaction: a wrong try costs even though nothing else
+    # happened.
+    count = account_services.otp_failure_record(
+        user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
+    )
+    account_services.audit_log(
+        action=AuditEvent.Action.OTP_FAILED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        data={"reason": "activation", "consecutive": count},
+    )
+    if account_selectors.otp_blocked(user=user):
+        raise exceptions.OtpBlocked()
+    raise exceptions.ActivationFailed()

@@ -220,6 +220,13 @@ class HardwareToken(models.Model):
 
     class Meta:
         ordering = ["serial"]
+        permissions = [
+            ("import_tokens", "Can import tokens from PSKC files"),
+            ("assign_token", "Can assign a token to a customer"),
+            ("change_token_state", "Can mark a token lost, damaged, battery dead or revoked"),
+            ("resync_token", "Can resynchronise a token"),
+            ("switch_sms_fallback", "Can switch a token holder to SMS OTP"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(digits__in=[6, 8]), name="tokens_hardwaretoken_digits_6_or_8"

@@ -29,12 +29,14 @@ class OtpState:
     sms_delayed: bool = False
 
 
-def otp_state(*, user, challenge: Challenge | None) -> OtpState:
+def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
+    """``to``: a number being verified (``challenge_issue(to=...)``): its code goes by SMS,
+    whatever the customer's confirmation method."""
     from .services import confirmation_channel
 
-    phone = phone_masked(user.phone)
+    phone = phone_masked(to or user.phone)
     try:
-        channel = confirmation_channel(user=user)
+        channel = Challenge.Channel.SMS if to else confirmation_channel(user=user)
     except NoUsableToken:
         channel = ""
     if channel != Challenge.Channel.SMS or challenge is None or (

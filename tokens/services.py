@@ -117,27 +117,31 @@ def challenge_for_code(
 
 
 def challenge_issue(
-    *, user: User, purpose: str, summary: dict, text: str, text_params: dict
+    *, user: User, purpose: str, summary: dict, text: str, text_params: dict, to=None
 ) -> Challenge:
     """Issue a challenge for an intent and queue its SMS once the transaction commits.
 
     ``text`` is an untranslated message (marked with ``gettext_noop`` by the caller) naming the
     action, ``text_params`` its masked, non-secret values; the worker renders it in the
-    customer's language. Raises ``OtpBlocked``, ``NoPhone``, ``ResendTooSoon`` or
-    ``SmsLimitReached``. A new challenge voids the earlier pending ones of the same intent.
+    customer's language. ``to`` sends the code to another number than ``user.phone``: a new
+    number being verified, whatever the customer's confirmation method (a token user's new
+    number gets an SMS too); the per-number limit counts that number. Raises ``OtpBlocked``,
+    ``NoPhone``, ``ResendTooSoon`` or ``SmsLimitReached``. A new challenge voids the earlier
+    pending ones of the same intent.
     """
     if account_selectors.otp_blocked(user=user):
         raise exceptions.OtpBlocked()
-    if confirmation_channel(user=user) != Challenge.Channel.SMS:
+    if to is None and confirmation_channel(user=user) != Challenge.Channel.SMS:
         raise exceptions.TokenMakesTheCode()
-    if not user.phone:
+    phone = to or user.phone
+    if not phone:
         raise exceptions.NoPhone()
     digest = intent_digest(purpose=purpose, summary=summary)
     now = timezone.now()
     with transaction.atomic():
         # One issuer at a time per customer, so that limits hold under double clicks.
         User.objects.select_for_update().only("pk").get(pk=user.pk)
-        _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now)
+        _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now, phone=phone)
         Challenge.objects.filter(
             user=user, purpose=purpose, intent_digest=digest, status=Challenge.Status.PENDING
         ).update(status=Challenge.Status.VOIDED)
@@ -153,7 +157,7 @@ def challenge_issue(
         # The user was just locked and the id is a new UUID: only the fields need checking.
         challenge.full_clean(exclude=["user"], validate_unique=False)
         challenge.save(force_insert=True)
-        SmsMessage.objects.create(challenge=challenge, user=user, to=user.phone, created_at=now)
+        SmsMessage.objects.create(challenge=challenge, user=user, to=phone, created_at=now)
         account_services.audit_log(
             action=AuditEvent.Action.OTP_ISSUED,
             subject=user,
@@ -161,7 +165,7 @@ def challenge_issue(
             data={
                 "purpose": purpose,
                 "challenge": str(challenge.pk),
-                "to": phone_masked(user.phone),
+                "to": phone_masked(phone),
             },
         )
         transaction.on_commit(
@@ -171,7 +175,7 @@ def challenge_issue(
     return challenge
 
 
-def _sms_limits_check(*, user: User, purpose: str, digest: str, now) -> None:
+def _sms_limits_check(*, user: User, purpose: str, digest: str, now, phone) -> None:
     last = (
         Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
         .select_related("sms")
@@ -189,7 +193,7 @@ def _sms_limits_check(*, user: User, purpose: str, digest: str, now) -> None:
     ):
         raise exceptions.SmsLimitReached()
     phone_window = now - timedelta(seconds=settings.OTP_SMS_PHONE_WINDOW)
-    if SmsMessage.objects.filter(to=user.phone, created_at__gt=phone_window).count() >= (
+    if SmsMessage.objects.filter(to=phone, created_at__gt=phone_window).count() >= (
         settings.OTP_SMS_PHONE_LIMIT
     ):
         raise exceptions.SmsLimitReached()
@@ -230,8 +234,9 @@ def _sms_schedule(*, challenge_id, expires_at) -> None:
 class _CodeRejected(Exception):
     """Raised inside the confirmation transaction; counted once that transaction is undone."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, **data):
         self.reason = reason
+        self.data = data
 
 
 @contextmanager
@@ -262,7 +267,9 @@ def challenge_verify(
             )
             yield challenge
     except _CodeRejected as rejected:
-        _rejection_record(user=user, challenge=challenge, reason=rejected.reason)
+        _rejection_record(
+            user=user, challenge=challenge, reason=rejected.reason, data=rejected.data
+        )
     challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, consumed_at
     account_services.otp_failure_reset(user=user)
     account_services.audit_log(
@@ -308,7 +315,11 @@ def _code_matches(*, user: User, challenge: Challenge, code: str) -> bool:
     if token is None:
         raise exceptions.NoUsableToken()
     # Moves the token's counter or step on in this transaction: a code is accepted once.
-    return hardware.token_code_verify(token=token, code=code)
+    if hardware.token_code_verify(token=token, code=code):
+        return True
+    if hardware.token_code_reused(token=token, code=code):
+        raise _CodeRejected("code_reused", serial=token.serial)
+    return False
 
 
 def _raise_unless_pending(challenge: Challenge) -> None:
@@ -320,9 +331,15 @@ def _raise_unless_pending(challenge: Challenge) -> None:
         raise exceptions.ChallengeExpired()
 
 
-def _rejection_record(*, user: User, challenge: Challenge, reason: str):
-    """Count a rejected code (a try on the challenge, a consecutive failure) and raise."""
-    if reason == "wrong_code":
+def _rejection_record(
+    *, user: User, challenge: Challenge, reason: str, data: dict | None = None
+):
+    """Count a rejected code (a try on the challenge, a consecutive failure) and raise.
+
+    A token code used again is counted like a wrong one, and also logged as a replay; the
+    holder is told it was already used (someone may have watched it).
+    """
+    if reason in ("wrong_code", "code_reused"):
         Challenge.objects.filter(pk=challenge.pk, status=Challenge.Status.PENDING).update(
             attempts=F("attempts") + 1
         )
@@ -341,10 +358,19 @@ def _rejection_record(*, user: User, challenge: Challenge, reason: str):
         actor=user,
         data={"challenge": str(challenge.pk), "reason": reason, "consecutive": count},
     )
+    if reason == "code_reused":
+        account_services.audit_log(
+            action=AuditEvent.Action.TOKEN_CODE_REUSED,
+            subject=user,
+            actor=user,
+            data={"challenge": str(challenge.pk), "purpose": challenge.purpose, **(data or {})},
+        )
     if account_selectors.otp_blocked(user=user):
         raise exceptions.OtpBlocked()
     if reason == "intent_mismatch":
         raise exceptions.IntentMismatch()
+    if reason == "code_reused" and challenge.status != Challenge.Status.VOIDED:
+        raise exceptions.TokenCodeReused()
     if challenge.status == Challenge.Status.VOIDED:
         raise exceptions.ChallengeVoided()
     raise exceptions.WrongCode(remaining=settings.OTP_MAX_ATTEMPTS - challenge.attempts)

@@ -3,17 +3,20 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, ListView, View
 
+from accounts.views import client_ip
 from portal.exceptions import CustomerError
 
-from . import selectors, services
-from .forms import OtpForm
+from . import hardware, selectors, services
+from .forms import OtpForm, TokenActivationForm
 from .models import OutboxMessage
 
 
@@ -121,3 +124,36 @@ def sms_status_callback(request):
         provider_id=provider_id, status=status, error_code=request.POST.get("ErrorCode", "")
     )
     return HttpResponse(status=204)
+
+
+@method_decorator(
+    [never_cache, sensitive_post_parameters("code", "birth_date", "serial")], name="dispatch"
+)
+class TokenActivateView(LoginRequiredMixin, FormView):
+    """"Aktivasi Token" (Profil Saya): the customer activates the token the branch gave them."""
+
+    form_class = TokenActivationForm
+    template_name = "tokens/token_activate.html"
+    success_url = reverse_lazy("portal:dashboard")
+
+    def form_valid(self, form):
+        try:
+            token = hardware.token_activate(
+                user=self.request.user,
+                birth_date=form.cleaned_data["birth_date"],
+                serial=form.cleaned_data["serial"],
+                code=form.cleaned_data["code"],
+                ip=client_ip(self.request),
+            )
+        except CustomerError as exc:
+            form.add_error(None, str(exc))
+            # A tried code is never shown again; the customer reads a new one off the token.
+            form.data = form.data.copy()
+            form.data["code"] = ""
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Your token %(serial)s is active: use its codes to confirm your transactions.")
+            % {"serial": token.serial},
+        )
+        return redirect(self.get_success_url())

@@ -14,6 +14,7 @@ SECRETS = {
     "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
     "TWILIO_AUTH_TOKEN": "token",
     "TOKEN_SEED_KEYS": "Jz5kYJ9r2b9rR0Xh2Zq2m5o8m7u6q1Vd3YkJmZs8Lq0=",
+    "PORTAL_BASE_URL": "https://ibank.example.co.id",
 }
 
 

@@ -5,10 +5,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
 from payments.models import BankAccount
+from tokens import hardware
+from tokens.models import HardwareToken
 
 DEMO_CUSTOMERS = [
     {
@@ -37,7 +40,31 @@ DEMO_CUSTOMERS = [
             ("1002000025", "current", "2500000.00"),
         ],
     },
+    {
+        "user_id": "dewi",
+        "password": "Dewi-Demo-2026",
+        "full_name": "Dewi Lestari",
+        "birth_date": "1992-03-05",
+        "phone": "+6285712345678",
+        "email": "dewi@example.co.id",
+        "cif": "CIF0001003",
+        "accounts": [
+            ("1003000013", "savings", "12500000.00"),
+        ],
+    },
 ]
+
+# Dewi's hardware token, handed over at the branch and not yet activated (Profil Saya →
+# Aktivasi Token). Its seed is FIXED and printed in the README so `oathtool --totp -s 30s` (or
+# `manage.py token_code DEMO0000001`) plays the token. Local use only.
+DEMO_TOKEN = {
+    "serial": "DEMO0000001",
+    "holder": "dewi",
+    "seed_hex": "446577692d44656d6f2d546f6b656e2d32303236",  # "Dewi-Demo-Token-2026"
+    "algorithm": "totp",
+    "step": 30,
+    "digits": 6,
+}
 
 # One member of staff per role, each with a TOTP device whose seed is FIXED and printed in the
 # README so a newcomer can add it to an authenticator app (or oathtool). Local use only.
@@ -67,7 +94,10 @@ DEMO_STAFF = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo customers, their accounts and one member of staff per role (idempotent; DEBUG only)."
+    help = (
+        "Create the demo customers, their accounts, one member of staff per role and dewi's "
+        "assigned token (idempotent; DEBUG only)."
+    )
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -94,3 +124,28 @@ class Command(BaseCommand):
                 if not User.objects.filter(user_id__iexact=spec["user_id"]).exists():
                     account_services.staff_create(**{k: v for k, v in spec.items()})
                 self.stdout.write(f"{spec['user_id']} / {spec['password']} (staff, {spec['role']})")
+            # staff_create sets the groups to their accounts permissions: give tokens' back.
+            hardware.token_roles_grant()
+            self._demo_token()
+
+    def _demo_token(self):
+        spec = DEMO_TOKEN
+        holder = User.objects.get(user_id=spec["holder"])
+        token, created = HardwareToken.objects.get_or_create(
+            serial=spec["serial"],
+            defaults={
+                "algorithm": spec["algorithm"],
+                "step": spec["step"],
+                "digits": spec["digits"],
+                "sealed_seed": hardware.seed_seal(bytes.fromhex(spec["seed_hex"])),
+                "manufacturer": "Demo",
+                "batch": "demo_data",
+                "state": HardwareToken.State.ASSIGNED,
+                "user": holder,
+                "assigned_at": timezone.now(),
+            },
+        )
+        self.stdout.write(
+            f"token {token.serial} ({token.get_state_display()}) for {holder.user_id}: "
+            f"oathtool --totp -s {spec['step']}s {spec['seed_hex']}"
+        )

@@ -19,7 +19,13 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
         try:
-            report = tokens_import(source=str(path), batch=path.name, password=password, psk=psk)
+            report = tokens_import(
+                source=str(path),
+                batch=path.name,
+                password=password,
+                psk=psk,
+                reason="manage.py import_tokens",
+            )
         except ImportRefused as refused:
             for line in refused.report.skipped + refused.report.problems:
                 self.stderr.write(line)

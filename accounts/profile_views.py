@@ -1,0 +1,429 @@
+"""Profil Saya: the customer's profile, changes of phone and email, "Blokir akses saya".
+
+Views of ``accounts`` that build on the OTP pages of ``tokens`` (a module of its own because
+``tokens.views`` imports ``accounts.views``). Only views may call the services of ``tokens``.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django.views.generic import FormView, TemplateView
+
+from portal.exceptions import CustomerError
+from portal.formatting import email_masked, phone_masked
+from tokens import selectors as otp_selectors
+from tokens import services as otp_services
+from tokens.models import Challenge
+from tokens.views import OtpConfirmView, OtpIssueView
+
+from . import exceptions, services
+from .forms import EmailChangeForm, PhoneChangeForm
+from .models import AccessBlock, ProfileChange
+from .views import client_ip
+
+# --- Profil Saya ---------------------------------------------------------------------------
+# Changes of phone and email are confirmed with OTPs: these views (and only they, in
+# accounts) call the OTP core of ``tokens``; accounts.services does the accounts writes.
+#
+# Decision: a change of authenticator always needs a fresh OTP, even in a session already
+# verified by OTP. The session policy ``per_session`` of "profile_update" is for lower-risk
+# data; a phone or email change uses its own purposes ("phone_change", "email_change" and,
+# for the code sent to the new number, "phone_verify"), all ``per_transaction`` in
+# settings.OTP_POLICY, and these views never skip the OTP step.
+PURPOSE_CURRENT = {
+    ProfileChange.Kind.PHONE: "phone_change",
+    ProfileChange.Kind.EMAIL: "email_change",
+}
+PURPOSE_NEW_PHONE = "phone_verify"
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileView(LoginRequiredMixin, TemplateView):
+    template_name = "accounts/profile.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            profile=user,
+            phone=phone_masked(user.phone),
+            email=email_masked(user.email),
+            **kwargs,
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileChangeCreateView(LoginRequiredMixin, FormView):
+    """Step 0: the customer types the new number or email."""
+
+    kind = None
+
+    def form_valid(self, form):
+        try:
+            if self.kind == ProfileChange.Kind.PHONE:
+                change = services.phone_change_create(
+                    user=self.request.user, new_phone=form.cleaned_data["new_phone"]
+                )
+            else:
+                change = services.email_change_create(
+                    user=self.request.user, new_email=form.cleaned_data["new_email"]
+                )
+        except CustomerError as exc:
+            form.add_error(None, forms.ValidationError(str(exc), code=exc.code))
+            return self.form_invalid(form)
+        return redirect(f"accounts:{self.kind}-change-confirm", pk=change.pk)
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            phone=phone_masked(user.phone), email=email_masked(user.email), **kwargs
+        )
+
+
+class PhoneChangeCreateView(ProfileChangeCreateView):
+    kind = ProfileChange.Kind.PHONE
+    form_class = PhoneChangeForm
+    template_name = "accounts/phone_change_form.html"
+
+
+class EmailChangeCreateView(ProfileChangeCreateView):
+    kind = ProfileChange.Kind.EMAIL
+    form_class = EmailChangeForm
+    template_name = "accounts/email_change_form.html"
+
+
+def _step_url(change: ProfileChange) -> str:
+    """Where an open or finished change continues."""
+    if change.state == ProfileChange.State.AWAITING_CURRENT:
+        step = "confirm"
+    elif change.state == ProfileChange.State.AWAITING_NEW:
+        step = "verify" if change.kind == ProfileChange.Kind.PHONE else "sent"
+    elif change.state == ProfileChange.State.COMPLETED:
+        step = "done"
+    else:
+        return reverse("accounts:profile")
+    return reverse(f"accounts:{change.kind}-change-{step}", kwargs={"pk": change.pk})
+
+
+class ProfileChangeActionMixin:
+    """The customer's own change of ``kind`` named in the URL, in the state a step needs."""
+
+    kind = None
+    state = ProfileChange.State.AWAITING_CURRENT
+
+    def get_action(self):
+        return get_object_or_404(
+            ProfileChange.objects.select_related("user", "current_challenge", "new_challenge"),
+            pk=self.kwargs["pk"],
+            user=self.request.user,
+            kind=self.kind,
+        )
+
+    def get_challenge(self, action):
+        return action.current_challenge
+
+    def get_confirm_url(self, action):
+        return reverse(f"accounts:{self.kind}-change-confirm", kwargs={"pk": action.pk})
+
+    def get(self, request, *args, **kwargs):
+        if self.action.state != self.state:
+            return redirect(_step_url(self.action))
+        return super().get(request, *args, **kwargs)
+
+
+def _change_texts(change: ProfileChange) -> tuple[str, dict]:
+    if change.kind == ProfileChange.Kind.PHONE:
+        return gettext_noop("changing your mobile number to %(new)s"), {
+            "new": phone_masked(change.new_phone)
+        }
+    return gettext_noop("changing your email to %(new)s"), {"new": email_masked(change.new_email)}
+
+
+class ProfileChangeConfirmView(ProfileChangeActionMixin, OtpConfirmView):
+    """Step 1: an OTP on the current factor (SMS to the current number, or the token)."""
+
+    template_name = "accounts/profile_change_confirm.html"
+
+    def confirm(self, action, code):
+        if action.state != ProfileChange.State.AWAITING_CURRENT:
+            raise exceptions.ChangeNotPending()
+        purpose, summary = PURPOSE_CURRENT[action.kind], services.profile_change_intent(action)
+        with otp_services.challenge_verify(
+            user=self.request.user,
+            challenge=otp_services.challenge_for_code(
+                user=self.request.user,
+                purpose=purpose,
+                summary=summary,
+                current=action.current_challenge,
+            ),
+            purpose=purpose,
+            summary=summary,
+            code=code,
+        ):
+            services.profile_change_current_confirm(change=action)
+        return action
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if self.action.kind == ProfileChange.Kind.PHONE and (
+            self.action.state == ProfileChange.State.AWAITING_NEW
+        ):
+            # The code for the new number goes out at once; the next page can send it again.
+            try:
+                _new_phone_code_issue(self.action)
+            except CustomerError as exc:
+                messages.error(self.request, str(exc))
+        return response
+
+    def get_success_url(self):
+        return _step_url(self.action)
+
+
+class ProfileChangeOtpView(ProfileChangeActionMixin, OtpIssueView):
+    """ "Generate OTP" of step 1: a code to the current number, bound to this change."""
+
+    @transaction.atomic
+    def issue(self, action):
+        if action.state != ProfileChange.State.AWAITING_CURRENT:
+            raise exceptions.ChangeNotPending()
+        text, params = _change_texts(action)
+        challenge = otp_services.challenge_issue(
+            user=self.request.user,
+            purpose=PURPOSE_CURRENT[action.kind],
+            summary=services.profile_change_intent(action),
+            text=text,
+            text_params=params,
+        )
+        services.profile_change_challenge_set(change=action, current=challenge)
+
+
+class PhoneChangeConfirmView(ProfileChangeConfirmView):
+    kind = ProfileChange.Kind.PHONE
+
+
+class PhoneChangeOtpView(ProfileChangeOtpView):
+    kind = ProfileChange.Kind.PHONE
+
+
+class EmailChangeConfirmView(ProfileChangeConfirmView):
+    kind = ProfileChange.Kind.EMAIL
+
+
+class EmailChangeOtpView(ProfileChangeOtpView):
+    kind = ProfileChange.Kind.EMAIL
+
+
+@transaction.atomic
+def _new_phone_code_issue(change: ProfileChange):
+    """Send a code to the new number (whatever the customer's usual confirmation method)."""
+    challenge = otp_services.challenge_issue(
+        user=change.user,
+        purpose=PURPOSE_NEW_PHONE,
+        summary=services.profile_change_intent(change),
+        text=gettext_noop("verifying your new mobile number %(new)s"),
+        text_params={"new": phone_masked(change.new_phone)},
+        to=change.new_phone,
+    )
+    services.profile_change_challenge_set(change=change, new=challenge)
+    return challenge
+
+
+class PhoneChangeVerifyMixin(ProfileChangeActionMixin):
+    kind = ProfileChange.Kind.PHONE
+    state = ProfileChange.State.AWAITING_NEW
+
+    def get_challenge(self, action):
+        return action.new_challenge
+
+    def get_confirm_url(self, action):
+        return reverse("accounts:phone-change-verify", kwargs={"pk": action.pk})
+
+
+class PhoneChangeVerifyView(PhoneChangeVerifyMixin, OtpConfirmView):
+    """Step 2: the code sent to the new number proves the customer holds it."""
+
+    template_name = "accounts/phone_change_verify.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs["otp"] = otp_selectors.otp_state(
+            user=self.request.user, challenge=self.action.new_challenge, to=self.action.new_phone
+        )
+        return super().get_context_data(**kwargs)
+
+    def confirm(self, action, code):
+        if action.state != ProfileChange.State.AWAITING_NEW:
+            raise exceptions.ChangeNotPending()
+        user = self.request.user
+        with otp_services.challenge_verify(
+            user=user,
+            challenge=action.new_challenge,
+            purpose=PURPOSE_NEW_PHONE,
+            summary=services.profile_change_intent(action),
+            code=code,
+        ):
+            old_phone = services.phone_change_complete(change=action, ip=client_ip(self.request))
+            user.phone = action.new_phone
+            # Codes on their way to the old number must not confirm anything any more.
+            Challenge.objects.filter(
+                user=user, status=Challenge.Status.PENDING, sms__to=old_phone
+            ).update(status=Challenge.Status.VOIDED)
+            otp_services.notice_send(
+                user=user,
+                text=services.PHONE_CHANGED_TEXT,
+                params={"phone": phone_masked(action.new_phone)},
+                to=old_phone,
+            )
+        return action
+
+    def get_success_url(self):
+        return reverse("accounts:phone-change-done", kwargs={"pk": self.action.pk})
+
+
+class PhoneChangeVerifyOtpView(PhoneChangeVerifyMixin, OtpIssueView):
+    """Send the code to the new number again."""
+
+    def issue(self, action):
+        if action.state != ProfileChange.State.AWAITING_NEW:
+            raise exceptions.ChangeNotPending()
+        _new_phone_code_issue(action)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileChangeDoneView(LoginRequiredMixin, TemplateView):
+    kind = None
+    template_name = "accounts/profile_change_done.html"
+
+    def get_context_data(self, **kwargs):
+        change = get_object_or_404(
+            ProfileChange,
+            pk=self.kwargs["pk"],
+            user=self.request.user,
+            kind=self.kind,
+            state=ProfileChange.State.COMPLETED,
+        )
+        return super().get_context_data(
+            change=change,
+            new_value=phone_masked(change.new_phone)
+            if self.kind == ProfileChange.Kind.PHONE
+            else email_masked(change.new_email),
+            **kwargs,
+        )
+
+
+class PhoneChangeDoneView(ProfileChangeDoneView):
+    kind = ProfileChange.Kind.PHONE
+
+
+class EmailChangeDoneView(ProfileChangeDoneView):
+    kind = ProfileChange.Kind.EMAIL
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailChangeSentView(LoginRequiredMixin, TemplateView):
+    """Step 2 of an email change: the link went to the new address; it can be sent again.
+
+    Decision: a signed link (django.core.signing, 30 minutes, single use because the change
+    completes once) rather than a code: it needs no new OTP channel in ``tokens``, the email
+    carries no code a customer could be talked into reading out, and opening it needs the
+    customer's own logged-in session and a button press (mail scanners that follow links
+    change nothing).
+    """
+
+    template_name = "accounts/email_change_sent.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.change = get_object_or_404(
+                ProfileChange,
+                pk=kwargs["pk"],
+                user=request.user,
+                kind=ProfileChange.Kind.EMAIL,
+            )
+            if self.change.state != ProfileChange.State.AWAITING_NEW:
+                return redirect(_step_url(self.change))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            change=self.change,
+            new_email=self.change.new_email,
+            minutes=settings.EMAIL_CHANGE_LINK_MAX_AGE // 60,
+            **kwargs,
+        )
+
+    def post(self, request, *args, **kwargs):
+        try:
+            with transaction.atomic():
+                services.email_change_link_schedule(change=self.change)
+        except CustomerError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The link was sent again."))
+        return redirect("accounts:email-change-sent", pk=self.change.pk)
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailChangeVerifyView(LoginRequiredMixin, TemplateView):
+    """The page the emailed link opens: a button makes the new email the customer's."""
+
+    template_name = "accounts/email_change_verify.html"
+
+    def get_context_data(self, **kwargs):
+        if "error" in kwargs:
+            return super().get_context_data(**kwargs)
+        try:
+            change = services.email_change_for_link(
+                user=self.request.user, token=self.kwargs["token"]
+            )
+        except CustomerError as exc:
+            return super().get_context_data(error=str(exc), **kwargs)
+        return super().get_context_data(change=change, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            change = services.email_change_for_link(user=request.user, token=kwargs["token"])
+            with transaction.atomic():
+                services.email_change_complete(change=change, ip=client_ip(request))
+                otp_services.notice_send(
+                    user=request.user,
+                    text=services.EMAIL_CHANGED_TEXT,
+                    params={"email": email_masked(change.new_email)},
+                    email=False,
+                )
+        except CustomerError as exc:
+            return self.render_to_response(self.get_context_data(error=str(exc)))
+        return redirect("accounts:email-change-done", pk=change.pk)
+
+
+@method_decorator([never_cache, require_http_methods(["GET", "POST"])], name="dispatch")
+class SelfBlockView(LoginRequiredMixin, TemplateView):
+    """ "Blokir akses saya": the customer blocks their own access; only staff can lift it."""
+
+    template_name = "accounts/profile_block.html"
+
+    def post(self, request, *args, **kwargs):
+        services.access_block(
+            user=request.user,
+            kind=AccessBlock.Kind.SELF_FLAG,
+            actor=request.user,
+            reason="customer request",
+            ip=client_ip(request),
+        )
+        logout(request)
+        messages.warning(
+            request,
+            _(
+                "Your online access is blocked and every session was ended. To use Internet "
+                "Banking again, call the bank or visit a branch."
+            ),
+        )
+        return redirect(settings.LOGIN_URL)

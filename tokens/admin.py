@@ -1,0 +1,279 @@
+"""Hardware tokens for staff: stock, holders and states, never a seed.
+
+Every field is read-only and there is no add, change or delete form: tokens enter stock by a
+PSKC import, and every change is one of the actions below, each a page with a reason that
+calls one service in ``tokens.hardware`` (which checks the permission again and audits).
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.views import client_ip
+
+from . import hardware
+from .exceptions import TokenActionRefused
+from .forms import (
+    StaffReasonForm,
+    TokenAssignForm,
+    TokenImportForm,
+    TokenResyncForm,
+    TokenStateForm,
+)
+from .models import HardwareToken
+
+STAFF_STATES = [
+    HardwareToken.State.LOST,
+    HardwareToken.State.DAMAGED,
+    HardwareToken.State.BATTERY_DEAD,
+    HardwareToken.State.REVOKED,
+    HardwareToken.State.IN_STOCK,
+]
+
+
+@admin.register(HardwareToken)
+class HardwareTokenAdmin(admin.ModelAdmin):
+    list_display = ["serial", "algorithm", "digits", "step", "state", "holder", "batch"]
+    list_filter = ["state", "algorithm", "digits", "step", "manufacturer"]
+    list_select_related = ["user"]
+    search_fields = ["serial", "=user__user_id"]
+    search_help_text = _("Serial number, or the holder's User ID (exact).")
+    fields = [
+        "serial", "algorithm", "digits", "step", "state", "holder", "manufacturer", "batch",
+        "imported_at", "assigned_at", "activated_at",
+    ]
+    readonly_fields = fields
+    exclude = ["sealed_seed", "counter", "last_t", "drift", "t0"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+    change_form_template = "admin/tokens/hardwaretoken/change_form.html"
+    change_list_template = "admin/tokens/hardwaretoken/change_list.html"
+
+    @admin.display(description=_("holder"), ordering="user__user_id")
+    def holder(self, obj):
+        return obj.user.user_id if obj.user_id else "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name=f"{info}_import"),
+            path("<path:object_id>/assign/", wrap(self.assign_view), name=f"{info}_assign"),
+            path("<path:object_id>/state/", wrap(self.state_view), name=f"{info}_state"),
+            path("<path:object_id>/resync/", wrap(self.resync_view), name=f"{info}_resync"),
+            path(
+                "<path:object_id>/sms-fallback/",
+                wrap(self.sms_fallback_view),
+                name=f"{info}_sms_fallback",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request,
+            {"can_import": request.user.has_perm(hardware.PERM_IMPORT), **(extra_context or {})},
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        token = self._token(request, object_id)
+        staff = request.user
+        holder_on_token = (
+            token.user is not None
+            and token.user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN
+        )
+        context = {
+            "can_assign": staff.has_perm(hardware.PERM_ASSIGN)
+            and token.state == HardwareToken.State.IN_STOCK,
+            "can_change_state": staff.has_perm(hardware.PERM_STATE)
+            and bool(self._state_choices(token)),
+            "can_resync": staff.has_perm(hardware.PERM_RESYNC)
+            and token.state in (HardwareToken.State.ASSIGNED, HardwareToken.State.ACTIVE),
+            "can_sms_fallback": staff.has_perm(hardware.PERM_SMS_FALLBACK) and holder_on_token,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _token(self, request, object_id) -> HardwareToken:
+        token = self.get_object(request, object_id)
+        if token is None:
+            raise Http404
+        if not self.has_view_permission(request, token):
+            raise PermissionDenied
+        return token
+
+    @staticmethod
+    def _state_choices(token):
+        return [
+            (state.value, state.label)
+            for state in STAFF_STATES
+            if token.may_become(state) and not (state == "in_stock" and token.state == "active")
+        ]
+
+    def _action_view(self, request, *, token, permission, form, title, perform):
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = perform(form.cleaned_data)
+            except TokenActionRefused as error:
+                form.add_error(None, forms.ValidationError(str(error), code=error.code))
+            else:
+                messages.success(request, message)
+                if token is None:
+                    return redirect(reverse("admin:tokens_hardwaretoken_changelist"))
+                return redirect(reverse("admin:tokens_hardwaretoken_change", args=[token.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "token": token,
+            "form": form,
+            "report": getattr(form, "report", None),
+        }
+        return TemplateResponse(request, "admin/tokens/hardwaretoken/token_action.html", context)
+
+    def import_view(self, request):
+        form = TokenImportForm(
+            request.POST or None, request.FILES or None, max_bytes=settings.TOKEN_IMPORT_MAX_BYTES
+        )
+
+        def perform(data):
+            upload = data["file"]
+            try:
+                report = hardware.tokens_import(
+                    source=upload.file,
+                    batch=upload.name,
+                    password=data["password"] or None,
+                    psk=data["psk"] or None,
+                    actor=request.user,
+                    ip=client_ip(request),
+                    reason=data["reason"],
+                )
+            except hardware.ImportRefused as refused:
+                form.report = refused.report
+                raise TokenActionRefused(
+                    _("Nothing was imported from %(file)s: see the problems below.")
+                    % {"file": upload.name}
+                ) from None
+            for line in report.skipped:
+                messages.warning(request, line)
+            return _("%(count)s tokens imported from %(file)s: %(first)s … %(last)s.") % {
+                "count": len(report.imported),
+                "file": upload.name,
+                "first": report.imported[0],
+                "last": report.imported[-1],
+            }
+
+        if not request.user.has_perm(hardware.PERM_IMPORT):
+            raise PermissionDenied
+        return self._action_view(
+            request,
+            token=None,
+            permission=hardware.PERM_IMPORT,
+            form=form,
+            title=_("Import tokens from a PSKC file"),
+            perform=perform,
+        )
+
+    def assign_view(self, request, object_id):
+        token = self._token(request, object_id)
+        form = TokenAssignForm(request.POST or None)
+
+        def perform(data):
+            customer = User.objects.filter(
+                user_id__iexact=data["user_id"].strip(), is_staff=False
+            ).first()
+            if customer is None:
+                raise TokenActionRefused(_("No customer has this User ID."))
+            hardware.token_assign(
+                token=token, user=customer, actor=request.user, reason=data["reason"],
+                ip=client_ip(request),
+            )
+            return _("Token %(serial)s is assigned to %(user_id)s.") % {
+                "serial": token.serial, "user_id": customer.user_id
+            }
+
+        return self._action_view(
+            request, token=token, permission=hardware.PERM_ASSIGN, form=form,
+            title=_("Assign token %(serial)s") % {"serial": token.serial}, perform=perform,
+        )
+
+    def state_view(self, request, object_id):
+        token = self._token(request, object_id)
+        form = TokenStateForm(request.POST or None, choices=self._state_choices(token))
+
+        def perform(data):
+            hardware.token_state_change(
+                token=token, state=data["state"], actor=request.user, reason=data["reason"],
+                ip=client_ip(request),
+            )
+            return _("Token %(serial)s is now: %(state)s.") % {
+                "serial": token.serial, "state": HardwareToken.State(data["state"]).label
+            }
+
+        return self._action_view(
+            request, token=token, permission=hardware.PERM_STATE, form=form,
+            title=_("Change the state of token %(serial)s") % {"serial": token.serial},
+            perform=perform,
+        )
+
+    def resync_view(self, request, object_id):
+        token = self._token(request, object_id)
+        form = TokenResyncForm(request.POST or None)
+
+        def perform(data):
+            if not hardware.token_resync_staff(
+                token=token, first=data["first"], second=data["second"], actor=request.user,
+                reason=data["reason"], ip=client_ip(request),
+            ):
+                raise TokenActionRefused(
+                    _("These two codes do not follow each other on this token: nothing changed.")
+                )
+            return _("Token %(serial)s is resynchronised.") % {"serial": token.serial}
+
+        return self._action_view(
+            request, token=token, permission=hardware.PERM_RESYNC, form=form,
+            title=_("Resynchronise token %(serial)s") % {"serial": token.serial},
+            perform=perform,
+        )
+
+    def sms_fallback_view(self, request, object_id):
+        token = self._token(request, object_id)
+        if token.user is None:
+            raise Http404
+        form = StaffReasonForm(request.POST or None)
+
+        def perform(data):
+            hardware.sms_fallback_switch(
+                user=token.user, actor=request.user, reason=data["reason"],
+                ip=client_ip(request),
+            )
+            return _("%(user_id)s now confirms with SMS OTP and was told so.") % {
+                "user_id": token.user.user_id
+            }
+
+        return self._action_view(
+            request, token=token, permission=hardware.PERM_SMS_FALLBACK, form=form,
+            title=_("Switch %(user_id)s to SMS OTP") % {"user_id": token.user.user_id},
+            perform=perform,
+        )
