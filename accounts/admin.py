@@ -27,6 +27,7 @@ from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from payments.models import BankAccount, Transfer
+from portal.admin import ReadOnlyAdminMixin
 from portal.formatting import phone_masked
 from tokens.models import SmsMessage
 
@@ -81,7 +82,7 @@ class StaffAdminSite(OTPAdminSite):
         return response
 
 
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Customers (``is_staff`` False): search, access state, and one overview page."""
 
     list_display = ["user_id", "full_name", "cif", "phone_display", "access_display"]
@@ -150,15 +151,6 @@ class CustomerAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="access-state access-blocked">{}</span>', ", ".join(map(str, reasons))
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -322,7 +314,7 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log: read-only and append-only (no add, change or delete, no bulk actions)."""
 
     list_display = ["created_at", "action", "actor", "subject", "ip_address", "reason_short"]
@@ -345,15 +337,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         return format_html_join(
             "\n", "<div><code>{}</code>: {}</div>", sorted((k, str(v)) for k, v in obj.data.items())
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 admin.site.register(User, CustomerAdmin)

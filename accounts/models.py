@@ -192,6 +192,8 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.views import client_ip
+from portal.admin import ReadOnlyAdminMixin
 
 from . import hardware
 from .exceptions import TokenActionRefused
@@ -39,7 +40,7 @@ STAFF_STATES = [
 
 
 @admin.register(HardwareToken)
-class HardwareTokenAdmin(admin.ModelAdmin):
+class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["serial", "algorithm", "digits", "step", "state", "holder", "batch"]
     list_filter = ["state", "algorithm", "digits", "step", "manufacturer"]
     list_select_related = ["user"]
@@ -60,15 +61,6 @@ class HardwareTokenAdmin(admin.ModelAdmin):
     @admin.display(description=_("holder"), ordering="user__user_id")
     def holder(self, obj):
         return obj.user.user_id if obj.user_id else "-"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
