@@ -23,7 +23,6 @@ from portal.exceptions import CustomerError
 from portal.formatting import email_masked, phone_masked
 from tokens import selectors as otp_selectors
 from tokens import services as otp_services
-from tokens.models import Challenge
 from tokens.views import OtpConfirmView, OtpIssueView
 
 from . import exceptions, services
@@ -272,10 +271,7 @@ class PhoneChangeVerifyView(PhoneChangeVerifyMixin, OtpConfirmView):
         ):
             old_phone = services.phone_change_complete(change=action, ip=client_ip(self.request))
             user.phone = action.new_phone
-            # Codes on their way to the old number must not confirm anything any more.
-            Challenge.objects.filter(
-                user=user, status=Challenge.Status.PENDING, sms__to=old_phone
-            ).update(status=Challenge.Status.VOIDED)
+            otp_services.challenges_void_for_phone(user=user, phone=old_phone)
             otp_services.notice_send(
                 user=user,
                 text=services.PHONE_CHANGED_TEXT,

@@ -175,6 +175,14 @@ def challenge_issue(
     return challenge
 
 
+def challenges_void_for_phone(*, user: User, phone) -> int:
+    """Void the customer's pending challenges whose SMS went to ``phone`` (an old number once
+    it is replaced): a code on its way there must not confirm anything any more."""
+    return Challenge.objects.filter(
+        user=user, status=Challenge.Status.PENDING, sms__to=phone
+    ).update(status=Challenge.Status.VOIDED)
+
+
 def _sms_limits_check(*, user: User, purpose: str, digest: str, now, phone) -> None:
     last = (
         Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
