@@ -303,7 +303,10 @@ EMAIL_CHANGE_LINK_RESEND_COOLDOWN = env.int("EMAIL_CHANGE_LINK_RESEND_COOLDOWN",
 
 # --- SMS ----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="twilio" if PRODUCTION else "outbox")
-SMS_OUTBOX_PAGE = env.bool("SMS_OUTBOX_PAGE", default=DEBUG)
+if PRODUCTION and SMS_BACKEND == "outbox":
+    # The outbox writes every OTP into the database: it plays the phone in development only.
+    raise RuntimeError("SMS_BACKEND=outbox is for development; production sends with twilio")
+SMS_OUTBOX_PAGE = env.bool("SMS_OUTBOX_PAGE", default=DEBUG) and not PRODUCTION
 SMS_NOTICE_VALIDITY = env.int("SMS_NOTICE_VALIDITY", default=24 * 60 * 60)
 SMS_DELAYED_AFTER = env.int("SMS_DELAYED_AFTER", default=20)  # seconds before "SMS tertunda"
 SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=4)

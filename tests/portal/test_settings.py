@@ -48,3 +48,8 @@ def test_admin_requires_otp(client, db):
     )
     assert response.status_code == 200  # refused: no OTP device, no token
     assert client.get("/admin/").status_code == 302
+
+
+def test_production_refuses_the_outbox_backend():
+    result = manage("check", env={**SECRETS, "SMS_BACKEND": "outbox"})
+    assert result.returncode != 0 and "SMS_BACKEND=outbox" in result.stderr
