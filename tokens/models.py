@@ -8,11 +8,6 @@ from django_otp.models import Device
 from phonenumber_field.modelfields import PhoneNumberField
 
 
-class ChallengeQuerySet(models.QuerySet):
-    def pending(self):
-        return self.filter(status=Challenge.Status.PENDING, expires_at__gt=timezone.now())
-
-
 class Challenge(models.Model):
     """A request for one OTP, bound to one intent (purpose + digest of the pending action).
 
@@ -35,7 +30,8 @@ class Challenge(models.Model):
     purpose = models.CharField(max_length=30)
     intent_digest = models.CharField(max_length=64)
     # What the SMS tells the customer (translatable text and masked values); never a secret.
-    summary = models.JSONField(default=dict)
+    # Empty for a hardware-token challenge: no SMS goes out.
+    summary = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.SMS)
     salt = models.CharField(max_length=32, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -43,8 +39,6 @@ class Challenge(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     consumed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ChallengeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -102,16 +102,29 @@ def challenge_for_code(
     """
     if confirmation_channel(user=user) == Challenge.Channel.SMS:
         return current
-    now = timezone.now()
+    return _challenge_create(
+        user=user,
+        purpose=purpose,
+        digest=intent_digest(purpose=purpose, summary=summary),
+        channel=Challenge.Channel.HARDWARE_TOKEN,
+        now=timezone.now(),
+    )
+
+
+def _challenge_create(*, user, purpose, digest, channel, now, summary=None) -> Challenge:
+    """A new pending challenge with a fresh salt, alive for ``OTP_CODE_LIFETIME``."""
     challenge = Challenge(
         user=user,
         purpose=purpose,
-        intent_digest=intent_digest(purpose=purpose, summary=summary),
-        channel=Challenge.Channel.HARDWARE_TOKEN,
+        intent_digest=digest,
+        channel=channel,
+        summary=summary or {},
         salt=secrets.token_hex(16),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.OTP_CODE_LIFETIME),
     )
+    # The user is known and the id a new UUID: only the fields need checking.
+    challenge.full_clean(exclude=["user"], validate_unique=False)
     challenge.save(force_insert=True)
     return challenge
 
@@ -145,18 +158,14 @@ def challenge_issue(
         Challenge.objects.filter(
             user=user, purpose=purpose, intent_digest=digest, status=Challenge.Status.PENDING
         ).update(status=Challenge.Status.VOIDED)
-        challenge = Challenge(
+        challenge = _challenge_create(
             user=user,
             purpose=purpose,
-            intent_digest=digest,
+            digest=digest,
+            channel=Challenge.Channel.SMS,
+            now=now,
             summary={"text": text, "params": text_params},
-            salt=secrets.token_hex(16),
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.OTP_CODE_LIFETIME),
         )
-        # The user was just locked and the id is a new UUID: only the fields need checking.
-        challenge.full_clean(exclude=["user"], validate_unique=False)
-        challenge.save(force_insert=True)
         SmsMessage.objects.create(challenge=challenge, user=user, to=phone, created_at=now)
         account_services.audit_log(
             action=AuditEvent.Action.OTP_ISSUED,
@@ -225,18 +234,29 @@ def _sms_global_rate_watch(*, now) -> None:
 
 
 def _sms_schedule(*, challenge_id, expires_at) -> None:
-    """Queue the send task; if the broker cannot be reached, say so on the message at once."""
-    from kombu.exceptions import OperationalError
-
+    """Queue the send task (it dies with the code); see ``_sms_enqueue``."""
     from .tasks import challenge_sms_send
 
+    _sms_enqueue(
+        challenge_sms_send,
+        args=[str(challenge_id)],
+        expires=expires_at,
+        message=SmsMessage.objects.filter(challenge_id=challenge_id),
+    )
+
+
+def _sms_enqueue(task, *, args, message, expires=None) -> None:
+    """Queue a send task; if the broker cannot be reached, mark the message failed at once so
+    that the page says so and a new code may be asked for."""
+    from kombu.exceptions import OperationalError
+
     try:
-        challenge_sms_send.apply_async(args=[str(challenge_id)], expires=expires_at)
+        task.apply_async(args=args, expires=expires)
     except OperationalError:
-        logger.error("SMS for challenge %s not queued: broker unreachable", challenge_id)
-        SmsMessage.objects.filter(
-            challenge_id=challenge_id, status=SmsMessage.Status.PENDING
-        ).update(status=SmsMessage.Status.FAILED, error_code="queue")
+        logger.error("%s%s not queued: broker unreachable", task.name, args)
+        message.filter(status=SmsMessage.Status.PENDING).update(
+            status=SmsMessage.Status.FAILED, error_code="queue"
+        )
 
 
 class _CodeRejected(Exception):
@@ -502,8 +522,8 @@ def notice_send(
         )
         transaction.on_commit(partial(_notice_schedule, message_id=message.pk))
     if email and user.email:
-        transaction.on_commit(
-            partial(_notice_email_schedule, user_id=user.pk, text=text, params=params)
+        account_services.email_notice_schedule(
+            address=user.email, text=text, params=params, language=user.language
         )
     account_services.audit_log(
         action=AuditEvent.Action.NOTICE_SENT,
@@ -514,41 +534,11 @@ def notice_send(
 
 
 def _notice_schedule(*, message_id) -> None:
-    from kombu.exceptions import OperationalError
-
     from .tasks import notice_sms_send
 
-    try:
-        notice_sms_send.apply_async(args=[message_id])
-    except OperationalError:
-        logger.error("notice SMS %s not queued: broker unreachable", message_id)
-        SmsMessage.objects.filter(pk=message_id, status=SmsMessage.Status.PENDING).update(
-            status=SmsMessage.Status.FAILED, error_code="queue"
-        )
-
-
-def _notice_email_schedule(*, user_id, text: str, params: dict) -> None:
-    from kombu.exceptions import OperationalError
-
-    from .tasks import notice_email_send
-
-    try:
-        notice_email_send.apply_async(args=[user_id, text, params])
-    except OperationalError:
-        logger.error("notice email to user %s not queued: broker unreachable", user_id)
-
-
-def notice_email_deliver(*, user_id, text: str, params: dict) -> None:
-    """Send a notice by email in the customer's language."""
-    from django.core.mail import send_mail
-
-    user = User.objects.get(pk=user_id)
-    if not user.email:
-        return
-    with override(user.language):
-        body = gettext(text) % params
-        subject = gettext("Bank Nusantara: security notice")
-    send_mail(subject, body, None, [user.email])
+    _sms_enqueue(
+        notice_sms_send, args=[message_id], message=SmsMessage.objects.filter(pk=message_id)
+    )
 
 
 def sms_message_give_up(*, message_id, error_code: str) -> None:

@@ -63,7 +63,7 @@ class OtpConfirmView(OtpActionMixin, FormView):
 
     def form_valid(self, form):
         try:
-            self.result = self.confirm(self.action, form.cleaned_data["code"])
+            self.confirm(self.action, form.cleaned_data["code"])
         except self.handled_errors as exc:
             form.add_error("code", str(exc))
             return self.form_invalid(form)
