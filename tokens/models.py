@@ -188,17 +188,23 @@ class HardwareToken(models.Model):
     }
 
     serial = models.CharField(_("serial number"), max_length=32, unique=True)
-    algorithm = models.CharField(max_length=4, choices=Algorithm.choices)
-    digits = models.PositiveSmallIntegerField(default=6)
-    step = models.PositiveSmallIntegerField(null=True, blank=True, help_text="TOTP only")
+    algorithm = models.CharField(_("algorithm"), max_length=4, choices=Algorithm.choices)
+    digits = models.PositiveSmallIntegerField(_("digits"), default=6)
+    step = models.PositiveSmallIntegerField(
+        _("time step (s)"), null=True, blank=True, help_text="TOTP only"
+    )
     t0 = models.BigIntegerField(default=0)
     counter = models.BigIntegerField(default=0)
     last_t = models.BigIntegerField(default=-1)
     drift = models.SmallIntegerField(default=0)
     sealed_seed = models.TextField(editable=False)
-    manufacturer = models.CharField(max_length=100, blank=True)
-    batch = models.CharField(max_length=200, blank=True, help_text="the file it came in")
-    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_STOCK)
+    manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True)
+    batch = models.CharField(
+        _("batch"), max_length=200, blank=True, help_text="the file it came in"
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.IN_STOCK
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -213,6 +219,8 @@ class HardwareToken(models.Model):
     objects = HardwareTokenQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("hardware token")
+        verbose_name_plural = _("hardware tokens")
         ordering = ["serial"]
         permissions = [
             ("import_tokens", "Can import tokens from PSKC files"),
