@@ -18,7 +18,7 @@ from tokens import exceptions, hardware
 from tokens.models import HardwareToken, HardwareTokenDevice, SmsMessage
 
 pytestmark = pytest.mark.django_db
-PSKC_DIR = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pskc"
+PSKC_DIR = Path(__file__).resolve().parents[1] / "data" / "pskc"
 BIRTH = "17/08/1988"  # tests.factories.UserFactory
 
 

@@ -17,8 +17,9 @@ from tests.conftest import needs_postgres
 from tokens import hardware
 from tokens.models import HardwareToken
 
-# shared/ stands beside the checkout, here and in CI.
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
+# Inside the repository (tests/data/README.md says where each file came from), so a fresh
+# clone needs nothing beside it.
+TESTDATA = Path(__file__).resolve().parents[1] / "data"
 PSKC_DIR = TESTDATA / "pskc"
 VECTORS = json.loads((TESTDATA / "vectors.json").read_text())
 SECRET = VECTORS["secret_ascii"].encode()

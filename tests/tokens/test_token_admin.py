@@ -10,7 +10,7 @@ from tests.tokens.conftest import HOTP, SECRET, SECRET_HEX, token_make
 from tokens.models import HardwareToken
 
 pytestmark = pytest.mark.django_db
-PSKC_DIR = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pskc"
+PSKC_DIR = Path(__file__).resolve().parents[1] / "data" / "pskc"
 LIST = "/admin/tokens/hardwaretoken/"
 IMPORT = LIST + "import/"
 
