@@ -253,7 +253,11 @@ def _match(token: HardwareToken, code: str) -> dict | None:
 
 
 def token_resync(*, token: HardwareToken, first: str, second: str) -> bool:
-    """Staff resynchronise a token from two consecutive codes, searching a wide window."""
+    """Staff resynchronise a token from two consecutive codes, searching a wide window.
+
+    The HOTP counter and the last TOTP step accepted never move backwards; the TOTP drift is
+    learnt from the two codes even when they are older than the last step accepted.
+    """
     with transaction.atomic():
         locked = HardwareToken.objects.select_for_update().get(pk=token.pk)
         secret = seed_unseal(locked.sealed_seed)
@@ -268,10 +272,12 @@ def token_resync(*, token: HardwareToken, first: str, second: str) -> bool:
             if constant_time_compare(
                 _code(secret, t, locked.digits), first
             ) and constant_time_compare(_code(secret, t + 1, locked.digits), second):
+                # Never backwards: a counter or step the portal already passed would make its
+                # codes (maybe watched by someone) good again. The drift is still learnt.
                 if locked.algorithm == HardwareToken.Algorithm.HOTP:
-                    changes = {"counter": t + 2}
+                    changes = {"counter": max(locked.counter, t + 2)}
                 else:
-                    changes = {"last_t": t + 1, "drift": t + 1 - now_t}
+                    changes = {"last_t": max(locked.last_t, t + 1), "drift": t + 1 - now_t}
                 HardwareToken.objects.filter(pk=locked.pk).update(**changes)
                 for name, value in changes.items():
                     setattr(token, name, value)

@@ -98,6 +98,44 @@ def test_resync_from_two_consecutive_codes(customer):
     assert hardware.token_code_verify(token=token, code=hotp.at(502))
 
 
+def test_totp_resync_never_moves_the_last_step_back(customer):
+    """Resync from two older codes learns the drift but keeps last_t, or a step the portal
+    already passed (and an older code someone watched) would be accepted again."""
+    token = make_token(algorithm="totp", digits=6, step=30, user=customer)
+    totp = pyotp.TOTP(base64.b32encode(SECRET).decode(), interval=30)
+    moment = 1_800_000_000
+    step_n = moment // 30
+    with time_machine.travel(moment, tick=False):
+        assert hardware.token_code_verify(token=token, code=totp.at(moment))  # step N
+        assert HardwareToken.objects.get(pk=token.pk).last_t == step_n
+        # Steps N-5 and N-4: well inside the resync window.
+        assert hardware.token_resync(token=token, first=totp.at(moment - 150), second=totp.at(moment - 120))
+        assert HardwareToken.objects.get(pk=token.pk).drift == -4  # the token's clock, as shown
+        for back in (3, 2, 1, 0):  # steps N-3 .. N: at or before the last accepted step
+            assert not hardware.token_code_verify(token=token, code=totp.at(moment - 30 * back)), back
+    assert HardwareToken.objects.get(pk=token.pk).last_t == step_n
+    later = moment + 5 * 30  # the server at N+5, the token 4 behind shows N+1: new, accepted
+    with time_machine.travel(later, tick=False):
+        assert hardware.token_code_verify(token=token, code=totp.at(moment + 30))
+    assert HardwareToken.objects.get(pk=token.pk).last_t == step_n + 1
+
+
+def test_hotp_resync_never_moves_the_counter_back(customer):
+    token = make_token(user=customer)
+    hotp = pyotp.HOTP(base64.b32encode(SECRET))
+    assert hardware.token_code_verify(token=token, code=hotp.at(5))
+    assert HardwareToken.objects.get(pk=token.pk).counter == 6
+    # Two codes the portal already passed: not found, the counter stays.
+    assert not hardware.token_resync(token=token, first=hotp.at(3), second=hotp.at(4))
+    assert HardwareToken.objects.get(pk=token.pk).counter == 6
+    assert hardware.token_resync(token=token, first=hotp.at(40), second=hotp.at(41))
+    assert HardwareToken.objects.get(pk=token.pk).counter == 42
+    assert not hardware.token_resync(token=token, first=hotp.at(20), second=hotp.at(21))
+    assert HardwareToken.objects.get(pk=token.pk).counter == 42
+    assert not hardware.token_code_verify(token=token, code=hotp.at(41))  # used by the resync
+    assert not hardware.token_code_verify(token=token, code=hotp.at(21))
+
+
 def test_seeds_are_sealed_and_keys_rotate(customer, settings):
     token = make_token(user=customer)
     assert SECRET not in token.sealed_seed.encode()
