@@ -152,21 +152,18 @@ class ProfileChangeConfirmView(ProfileChangeActionMixin, OtpConfirmView):
 
     template_name = "accounts/profile_change_confirm.html"
 
+    def get_purpose(self, action):
+        return PURPOSE_CURRENT[action.kind]
+
     def confirm(self, action, code):
         if action.state != ProfileChange.State.AWAITING_CURRENT:
             raise exceptions.ChangeNotPending()
-        purpose, summary = PURPOSE_CURRENT[action.kind], services.profile_change_intent(action)
         with otp_services.challenge_verify(
             user=self.request.user,
-            challenge=otp_services.challenge_for_code(
-                user=self.request.user,
-                purpose=purpose,
-                summary=summary,
-                current=action.current_challenge,
-            ),
-            purpose=purpose,
-            summary=summary,
+            purpose=self.get_purpose(action),
+            summary=services.profile_change_intent(action),
             code=code,
+            challenge=action.current_challenge,
         ):
             services.profile_change_current_confirm(change=action)
         return action
@@ -258,16 +255,19 @@ class PhoneChangeVerifyView(PhoneChangeVerifyMixin, OtpConfirmView):
         )
         return super().get_context_data(**kwargs)
 
+    purpose = PURPOSE_NEW_PHONE
+
     def confirm(self, action, code):
         if action.state != ProfileChange.State.AWAITING_NEW:
             raise exceptions.ChangeNotPending()
         user = self.request.user
         with otp_services.challenge_verify(
             user=user,
-            challenge=action.new_challenge,
             purpose=PURPOSE_NEW_PHONE,
             summary=services.profile_change_intent(action),
             code=code,
+            challenge=action.new_challenge,
+            by_sms=True,
         ):
             old_phone = services.phone_change_complete(change=action, ip=client_ip(self.request))
             user.phone = action.new_phone

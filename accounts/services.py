@@ -239,22 +239,39 @@ def access_unblock(
     return lifted
 
 
+def otp_check_lock(*, user: User) -> bool:
+    """Lock the customer's row for one code check; True while OTP is blocked for them.
+
+    Every check of a code (any channel, any purpose) runs inside one transaction that first
+    takes this lock, then checks the code, consumes the challenge or counts the failure, and
+    commits: parallel guesses are checked one after another, each sees the failures counted
+    before it, and none is compared with a code once the block is set.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("otp_check_lock must run inside the transaction that checks the code")
+    locked = User.objects.select_for_update().only("pk", "otp_failure_count").get(pk=user.pk)
+    user.otp_failure_count = locked.otp_failure_count
+    return locked.otp_failure_count >= settings.OTP_MAX_CONSECUTIVE_FAILURES or (
+        AccessBlock.objects.filter(user=user).active().exists()
+    )
+
+
 def otp_failure_record(*, user: User, max_failures: int) -> int:
     """Count one more consecutive OTP failure; at ``max_failures`` block OTP for the user.
 
-    Callers must not run it inside a transaction they may roll back: a wrong code counts even
-    though the action it was meant to confirm does not happen. Returns the new count.
+    Runs under ``otp_check_lock`` in the transaction that checked the code; that transaction
+    commits the count even though the action the code was meant to confirm does not happen
+    (the caller never runs the action after a wrong code). Returns the new count.
     """
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(otp_failure_count=F("otp_failure_count") + 1)
-        count = User.objects.values_list("otp_failure_count", flat=True).get(pk=user.pk)
-        user.otp_failure_count = count
-        if count >= max_failures:
-            access_block(
-                user=user,
-                kind=AccessBlock.Kind.OTP_FAILURES,
-                reason=f"{count} consecutive wrong OTPs",
-            )
+    User.objects.filter(pk=user.pk).update(otp_failure_count=F("otp_failure_count") + 1)
+    count = User.objects.values_list("otp_failure_count", flat=True).get(pk=user.pk)
+    user.otp_failure_count = count
+    if count >= max_failures:
+        access_block(
+            user=user,
+            kind=AccessBlock.Kind.OTP_FAILURES,
+            reason=f"{count} consecutive wrong OTPs",
+        )
     return count
 
 

@@ -33,3 +33,16 @@ class NotPending(PaymentError):
 class PayeeExists(PaymentError):
     message = _("This account is already one of your payees.")
     code = "payee_exists"
+
+
+class TransferLimitExceeded(PaymentError):
+    message = _("The amount is above the limit of %(limit)s per transfer.")
+    code = "transfer_limit"
+
+
+class DailyLimitExceeded(PaymentError):
+    message = _(
+        "The amount is above your daily transfer limit of %(limit)s: you have transferred "
+        "%(used)s today, so at most %(left)s more can go until midnight (WIB)."
+    )
+    code = "daily_limit"

@@ -3,8 +3,9 @@
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -46,6 +47,8 @@ def transfer_create(
         raise exceptions.SameAccount()
     if source.balance < amount:
         raise exceptions.InsufficientFunds()
+    # Told early; checked again when the money moves (a limit may change meanwhile).
+    transfer_limits_check(user=user, amount=amount)
     transfer = Transfer(
         reference=_reference_new(),
         initiated_by=user,
@@ -91,85 +94,132 @@ def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
     return challenge
 
 
-def transfer_confirm(*, transfer: Transfer, code: str) -> Transfer:
+def transfer_confirm(*, transfer: Transfer, code: str | None) -> Transfer:
     """Check the OTP and move the money, in one transaction; safe against double submission.
 
     A transfer already completed (a double click, a second tab) is returned as it is, without
-    moving money again. If the balance no longer covers it, nothing moves and it is marked
-    failed.
+    moving money again or counting anything against the customer. If the balance or a
+    transfer limit no longer allows it, nothing moves and it is marked failed.
     """
     try:
-        summary = transfer_intent(transfer)
-        with otp.challenge_verify(
+        _pending_confirm(
             user=transfer.initiated_by,
-            challenge=otp.challenge_for_code(
-                user=transfer.initiated_by,
-                purpose=TRANSFER_PURPOSE,
-                summary=summary,
-                current=transfer.challenge,
-            ),
             purpose=TRANSFER_PURPOSE,
-            summary=summary,
+            summary=transfer_intent(transfer),
+            challenge=transfer.challenge,
             code=code,
-        ):
-            locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
-            if locked.status != Transfer.Status.PENDING:
-                raise exceptions.NotPending()
-            _transfer_execute(locked)
-    except exceptions.InsufficientFunds:
+            execute=lambda: _transfer_execute(transfer),
+            confirmed=lambda: _refreshed(transfer).status == Transfer.Status.COMPLETED,
+        )
+    except (
+        exceptions.InsufficientFunds,
+        exceptions.TransferLimitExceeded,
+        exceptions.DailyLimitExceeded,
+    ) as refused:
         Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
-            status=Transfer.Status.FAILED, failure_reason="insufficient_funds"
+            status=Transfer.Status.FAILED, failure_reason=refused.code
         )
         raise
+    return _refreshed(transfer)
+
+
+def _pending_confirm(
+    *, user: User, purpose: str, summary: dict, challenge, code, execute, confirmed
+) -> None:
+    """The one confirmation flow of a pending action (a transfer, a payee: two intents).
+
+    ``confirmed()`` says whether the action already happened: then a resubmission (a double
+    click, a second tab) returns quietly and nothing is checked or counted. Otherwise
+    ``execute()`` runs inside ``challenge_verify``: it commits with the consumption of the
+    code, or neither happens.
+    """
+    if confirmed():
+        return
+    try:
+        with otp.challenge_verify(
+            user=user, purpose=purpose, summary=summary, code=code, challenge=challenge
+        ):
+            execute()
     except (exceptions.NotPending, otp_exceptions.ChallengeUsed):
-        transfer.refresh_from_db()
-        if transfer.status == Transfer.Status.COMPLETED:
-            return transfer
+        if confirmed():
+            return
         raise
-    transfer.refresh_from_db()
-    account_services.audit_log(
-        action=AuditEvent.Action.TRANSFER,
-        subject=transfer.initiated_by,
-        actor=transfer.initiated_by,
-        data={"reference": transfer.reference, "amount": f"{transfer.amount:.2f}"},
-    )
-    return transfer
+
+
+def _refreshed(instance):
+    instance.refresh_from_db()
+    return instance
+
+
+def transfer_limits_check(*, user: User, amount: Decimal, now=None) -> None:
+    """Raise unless ``amount`` fits the per-transfer limit and what is left of the customer's
+    daily limit (completed transfers since midnight, Asia/Jakarta), both settings read now.
+
+    ``transfer_confirm`` calls it under the customer's lock and the accounts' locks, so two
+    transfers confirmed at once cannot both fit a limit only one of them fits.
+    """
+    limit = Decimal(settings.TRANSFER_MAX_AMOUNT)
+    if amount > limit:
+        raise exceptions.TransferLimitExceeded(limit=rupiah(limit))
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    used = Transfer.objects.filter(
+        initiated_by=user, status=Transfer.Status.COMPLETED, completed_at__gte=midnight
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    daily = Decimal(settings.TRANSFER_DAILY_LIMIT)
+    if used + amount > daily:
+        raise exceptions.DailyLimitExceeded(
+            limit=rupiah(daily), used=rupiah(used), left=rupiah(max(daily - used, Decimal(0)))
+        )
 
 
 def _transfer_execute(transfer: Transfer) -> None:
-    """Debit and credit both accounts under row locks taken in a fixed order (no deadlock)."""
+    """Move the money of a pending transfer: both accounts locked in one statement in primary
+    key order (no deadlock), then the status, the limits and the balance checked under the
+    locks, two ledger legs written and the transfer completed."""
     accounts = {
         account.pk: account
         for account in BankAccount.objects.select_for_update()
         .filter(pk__in=[transfer.source_id, transfer.destination_id])
         .order_by("pk")
     }
+    locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if locked.status != Transfer.Status.PENDING:
+        raise exceptions.NotPending()
     source, destination = accounts[transfer.source_id], accounts[transfer.destination_id]
-    if source.balance < transfer.amount:
-        raise exceptions.InsufficientFunds()
     now = timezone.now()
-    BankAccount.objects.filter(pk=source.pk).update(balance=F("balance") - transfer.amount)
-    BankAccount.objects.filter(pk=destination.pk).update(balance=F("balance") + transfer.amount)
+    transfer_limits_check(user=transfer.initiated_by, amount=locked.amount, now=now)
+    if source.balance < locked.amount:
+        raise exceptions.InsufficientFunds()
+    amount = locked.amount
+    BankAccount.objects.filter(pk=source.pk).update(balance=F("balance") - amount)
+    BankAccount.objects.filter(pk=destination.pk).update(balance=F("balance") + amount)
     LedgerEntry.objects.bulk_create(
         [
             LedgerEntry(
-                transfer=transfer,
+                transfer=locked,
                 account=source,
-                amount=-transfer.amount,
-                balance_after=source.balance - transfer.amount,
+                amount=-amount,
+                balance_after=source.balance - amount,
                 created_at=now,
             ),
             LedgerEntry(
-                transfer=transfer,
+                transfer=locked,
                 account=destination,
-                amount=transfer.amount,
-                balance_after=destination.balance + transfer.amount,
+                amount=amount,
+                balance_after=destination.balance + amount,
                 created_at=now,
             ),
         ]
     )
     Transfer.objects.filter(pk=transfer.pk).update(
         status=Transfer.Status.COMPLETED, completed_at=now
+    )
+    account_services.audit_log(
+        action=AuditEvent.Action.TRANSFER,
+        subject=transfer.initiated_by,
+        actor=transfer.initiated_by,
+        data={"reference": transfer.reference, "amount": f"{amount:.2f}"},
     )
 
 
@@ -207,36 +257,32 @@ def payee_challenge_issue(*, payee: Payee) -> Challenge:
     return challenge
 
 
-def payee_confirm(*, payee: Payee, code: str) -> Payee:
+def payee_confirm(*, payee: Payee, code: str | None) -> Payee:
     """Check the OTP and make the payee usable; a second confirmation changes nothing."""
+
+    def execute():
+        activated = Payee.objects.filter(pk=payee.pk, status=Payee.Status.PENDING).update(
+            status=Payee.Status.ACTIVE, confirmed_at=timezone.now()
+        )
+        if not activated:
+            raise exceptions.NotPending()
+        account_services.audit_log(
+            action=AuditEvent.Action.PAYEE_ADDED,
+            subject=payee.owner,
+            actor=payee.owner,
+            data={"payee": payee.pk, "account": account_masked(payee.account.number)},
+        )
+
     try:
-        summary = payee_intent(payee)
-        with otp.challenge_verify(
+        _pending_confirm(
             user=payee.owner,
-            challenge=otp.challenge_for_code(
-                user=payee.owner, purpose=PAYEE_PURPOSE, summary=summary, current=payee.challenge
-            ),
             purpose=PAYEE_PURPOSE,
-            summary=summary,
+            summary=payee_intent(payee),
+            challenge=payee.challenge,
             code=code,
-        ):
-            activated = Payee.objects.filter(pk=payee.pk, status=Payee.Status.PENDING).update(
-                status=Payee.Status.ACTIVE, confirmed_at=timezone.now()
-            )
-            if not activated:
-                raise exceptions.NotPending()
+            execute=execute,
+            confirmed=lambda: _refreshed(payee).status == Payee.Status.ACTIVE,
+        )
     except IntegrityError:
         raise exceptions.PayeeExists() from None
-    except (exceptions.NotPending, otp_exceptions.ChallengeUsed):
-        payee.refresh_from_db()
-        if payee.status == Payee.Status.ACTIVE:
-            return payee
-        raise
-    payee.refresh_from_db()
-    account_services.audit_log(
-        action=AuditEvent.Action.PAYEE_ADDED,
-        subject=payee.owner,
-        actor=payee.owner,
-        data={"payee": payee.pk, "account": account_masked(payee.account.number)},
-    )
-    return payee
+    return _refreshed(payee)

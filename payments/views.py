@@ -52,11 +52,10 @@ class TransferActionMixin:
 
 class TransferConfirmView(TransferActionMixin, OtpConfirmView):
     template_name = "payments/transfer_confirm.html"
+    purpose = services.TRANSFER_PURPOSE
 
-    def get(self, request, *args, **kwargs):
-        if self.action.status != Transfer.Status.PENDING:
-            return redirect("payments:transfer-detail", reference=self.action.reference)
-        return super().get(request, *args, **kwargs)
+    def is_pending(self, action):
+        return action.status == Transfer.Status.PENDING
 
     def confirm(self, action, code):
         return services.transfer_confirm(transfer=action, code=code)
@@ -131,11 +130,10 @@ class PayeeActionMixin:
 
 class PayeeConfirmView(PayeeActionMixin, OtpConfirmView):
     template_name = "payments/payee_confirm.html"
+    purpose = services.PAYEE_PURPOSE
 
-    def get(self, request, *args, **kwargs):
-        if self.action.status != Payee.Status.PENDING:
-            return redirect("payments:payee-list")
-        return super().get(request, *args, **kwargs)
+    def is_pending(self, action):
+        return action.status == Payee.Status.PENDING
 
     def confirm(self, action, code):
         return services.payee_confirm(payee=action, code=code)

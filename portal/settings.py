@@ -347,4 +347,7 @@ LOGGING = {
 }
 
 # --- Payments -----------------------------------------------------------------------------
+# Per transfer and per customer per day (since midnight WIB), as Indonesian banks publish
+# them; enforced in payments.services under the customer's and the accounts' locks.
 TRANSFER_MAX_AMOUNT = env.int("TRANSFER_MAX_AMOUNT", default=500_000_000)
+TRANSFER_DAILY_LIMIT = env.int("TRANSFER_DAILY_LIMIT", default=1_000_000_000)

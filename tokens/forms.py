@@ -26,13 +26,17 @@ class OtpForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, code_required: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         # The browser allows "123 456" or "12-34-56"; the server allows more, then checks.
         self.fields["code"].widget.attrs["maxlength"] = "11"
+        # False when the session's earlier OTP covers the action (a per_session purpose).
+        self.fields["code"].required = code_required
 
     def clean_code(self):
         code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not code and not self.fields["code"].required:
+            return None
         # 6 digits (SMS, most tokens); some vendors' tokens show 8.
         if not re.fullmatch(r"[0-9]{6}|[0-9]{8}", code, flags=re.ASCII):
             raise forms.ValidationError(self.error_messages["invalid_code"], code="invalid_code")

@@ -19,7 +19,6 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_noop
 from django_otp.oath import hotp
 
-from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import AuditEvent, User
 
@@ -485,95 +484,103 @@ def token_activate(
     audited. On success the token becomes the customer's way to confirm (ending any SMS
     fallback), any other active token of theirs is revoked, and they are told by SMS and email.
     """
-    from .services import notice_send
-
-    if account_selectors.otp_blocked(user=user):
-        raise exceptions.OtpBlocked()
-    try:
-        with transaction.atomic():
-            token = (
-                HardwareToken.objects.select_for_update()
-                .filter(serial=serial_normalise(serial), user=user)
-                .first()
+    # One durable transaction under the user's lock, like every code check: the block is read
+    # and a wrong try counted there, so parallel tries cannot outrun the block.
+    with transaction.atomic(durable=True):
+        if account_services.otp_check_lock(user=user):
+            raise exceptions.OtpBlocked()
+        try:
+            with transaction.atomic():
+                return _token_activate(
+                    user=user, birth_date=birth_date, serial=serial, code=code, ip=ip
+                )
+        except _ActivationRejected:
+            count = account_services.otp_failure_record(
+                user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
             )
-            if (
-                token is None
-                or token.state != HardwareToken.State.ASSIGNED
-                or user.birth_date is None
-                or birth_date != user.birth_date
-                or not token_code_verify(
-                    token=token, code=code, accept_states=(HardwareToken.State.ASSIGNED,)
-                )
-            ):
-                raise _ActivationRejected
-            now = timezone.now()
-            replaced = list(
-                HardwareToken.objects.select_for_update()
-                .filter(user=user, state=HardwareToken.State.ACTIVE)
-                .exclude(pk=token.pk)
-            )
-            for old in replaced:
-                old.state = HardwareToken.State.REVOKED
-                old.save(update_fields=["state"])
-                HardwareTokenDevice.objects.filter(token=old).update(confirmed=False)
-                account_services.audit_log(
-                    action=AuditEvent.Action.TOKEN_STATE_CHANGED,
-                    subject=user,
-                    actor=user,
-                    ip=ip,
-                    reason="replaced by a newly activated token",
-                    data={"serial": old.serial, "from": "active", "to": "revoked"},
-                )
-            token.state, token.activated_at = HardwareToken.State.ACTIVE, now
-            token.save(update_fields=["state", "activated_at"])
-            HardwareTokenDevice.objects.create(
-                user=user, token=token, name=f"Token {token.serial}", confirmed=True
-            )
-            previous = user.confirmation_method
-            if previous != User.ConfirmationMethod.HARDWARE_TOKEN:
-                User.objects.filter(pk=user.pk).update(
-                    confirmation_method=User.ConfirmationMethod.HARDWARE_TOKEN
-                )
-                user.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
-                account_services.audit_log(
-                    action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
-                    subject=user,
-                    actor=user,
-                    ip=ip,
-                    reason="token activated",
-                    data={"from": previous, "to": User.ConfirmationMethod.HARDWARE_TOKEN},
-                )
-            account_services.otp_failure_reset(user=user)
             account_services.audit_log(
-                action=AuditEvent.Action.TOKEN_ACTIVATED,
+                action=AuditEvent.Action.OTP_FAILED,
                 subject=user,
                 actor=user,
                 ip=ip,
-                data={"serial": token.serial, "replaced": [t.serial for t in replaced]},
+                data={"reason": "activation", "consecutive": count},
             )
-            notice_send(
-                user=user,
-                text=gettext_noop(
-                    "Bank Nusantara: your token %(serial)s was activated and now confirms your "
-                    "transactions. Not you? Call the bank."
-                ),
-                params={"serial": token.serial},
-            )
-            return token
-    except _ActivationRejected:
-        pass
-    # Counted outside the (rolled back) transaction: a wrong try costs even though nothing else
-    # happened.
-    count = account_services.otp_failure_record(
-        user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
+    if count >= settings.OTP_MAX_CONSECUTIVE_FAILURES:
+        raise exceptions.OtpBlocked()
+    raise exceptions.ActivationFailed()
+
+
+def _token_activate(*, user: User, birth_date: date, serial: str, code: str, ip) -> HardwareToken:
+    """The activation itself, once the user's lock is held; ``_ActivationRejected`` on any
+    mismatch."""
+    from .services import notice_send
+
+    token = (
+        HardwareToken.objects.select_for_update()
+        .filter(serial=serial_normalise(serial), user=user)
+        .first()
     )
+    if (
+        token is None
+        or token.state != HardwareToken.State.ASSIGNED
+        or user.birth_date is None
+        or birth_date != user.birth_date
+        or not token_code_verify(
+            token=token, code=code, accept_states=(HardwareToken.State.ASSIGNED,)
+        )
+    ):
+        raise _ActivationRejected
+    now = timezone.now()
+    replaced = list(
+        HardwareToken.objects.select_for_update()
+        .filter(user=user, state=HardwareToken.State.ACTIVE)
+        .exclude(pk=token.pk)
+    )
+    for old in replaced:
+        old.state = HardwareToken.State.REVOKED
+        old.save(update_fields=["state"])
+        HardwareTokenDevice.objects.filter(token=old).update(confirmed=False)
+        account_services.audit_log(
+            action=AuditEvent.Action.TOKEN_STATE_CHANGED,
+            subject=user,
+            actor=user,
+            ip=ip,
+            reason="replaced by a newly activated token",
+            data={"serial": old.serial, "from": "active", "to": "revoked"},
+        )
+    token.state, token.activated_at = HardwareToken.State.ACTIVE, now
+    token.save(update_fields=["state", "activated_at"])
+    HardwareTokenDevice.objects.create(
+        user=user, token=token, name=f"Token {token.serial}", confirmed=True
+    )
+    previous = user.confirmation_method
+    if previous != User.ConfirmationMethod.HARDWARE_TOKEN:
+        User.objects.filter(pk=user.pk).update(
+            confirmation_method=User.ConfirmationMethod.HARDWARE_TOKEN
+        )
+        user.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
+        account_services.audit_log(
+            action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
+            subject=user,
+            actor=user,
+            ip=ip,
+            reason="token activated",
+            data={"from": previous, "to": User.ConfirmationMethod.HARDWARE_TOKEN},
+        )
+    account_services.otp_failure_reset(user=user)
     account_services.audit_log(
-        action=AuditEvent.Action.OTP_FAILED,
+        action=AuditEvent.Action.TOKEN_ACTIVATED,
         subject=user,
         actor=user,
         ip=ip,
-        data={"reason": "activation", "consecutive": count},
+        data={"serial": token.serial, "replaced": [t.serial for t in replaced]},
     )
-    if account_selectors.otp_blocked(user=user):
-        raise exceptions.OtpBlocked()
-    raise exceptions.ActivationFailed()
+    notice_send(
+        user=user,
+        text=gettext_noop(
+            "Bank Nusantara: your token %(serial)s was activated and now confirms your "
+            "transactions. Not you? Call the bank."
+        ),
+        params={"serial": token.serial},
+    )
+    return token

@@ -62,6 +62,11 @@ class SMSDevice(Device):
 
     class Meta(Device.Meta):
         verbose_name = _("SMS device")
+        constraints = [
+            # One registered phone, one device: parallel confirmations used to create several,
+            # and then every later lookup failed.
+            models.UniqueConstraint(fields=["user"], name="tokens_smsdevice_one_per_user")
+        ]
 
     def verify_token(self, token):
         # A bare code is never enough: it must be checked against the challenge of an intent.

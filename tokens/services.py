@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext, override
 
-from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import AuditEvent, User
 from portal.formatting import phone_masked
@@ -43,8 +42,18 @@ def intent_digest(*, purpose: str, summary: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Purposes that move money: one OTP per transaction, bound to amount and payee, whatever the
+# settings say (DESIGN: "per_transaction ... default for money movement").
+MONEY_PURPOSES = frozenset({"transfer", "corporate_payment"})
+
+
 def policy_for(purpose: str) -> str:
-    """``per_transaction`` or ``per_session`` for a purpose (money moves per transaction)."""
+    """``per_transaction`` or ``per_session`` for a purpose, from ``OTP_POLICY`` at call time.
+
+    A purpose that moves money is always ``per_transaction``.
+    """
+    if purpose in MONEY_PURPOSES:
+        return POLICY_PER_TRANSACTION
     return settings.OTP_POLICY.get(purpose, POLICY_PER_TRANSACTION)
 
 
@@ -73,6 +82,7 @@ code_generator = ChallengeCodeGenerator()
 
 
 def sms_device_for(user: User) -> SMSDevice:
+    """The customer's one SMS device (a unique constraint keeps it one, also in parallel)."""
     device, _ = SMSDevice.objects.get_or_create(
         user=user, defaults={"name": "SMS", "confirmed": True}
     )
@@ -92,22 +102,38 @@ def confirmation_channel(*, user: User) -> str:
     return Challenge.Channel.SMS
 
 
-def challenge_for_code(
-    *, user: User, purpose: str, summary: dict, current: Challenge | None
-) -> Challenge | None:
-    """The challenge a typed code is checked against.
+def _challenge_for_check(
+    *, user: User, purpose: str, digest: str, current: Challenge | None, by_sms: bool = False
+) -> Challenge:
+    """The challenge a typed code is checked against, read afresh under the user's lock.
 
     For SMS it is the one already sent (``current``). A token makes its own codes, so a token
-    user gets a fresh challenge bound to the intent, consumed once like any other.
+    user's code is checked against a challenge of its own bound to the intent: the pending one
+    of this intent if there is one, else a new one (so repeated submissions do not pile up).
     """
-    if confirmation_channel(user=user) == Challenge.Channel.SMS:
-        return current
-    return _challenge_create(
+    if by_sms or confirmation_channel(user=user) == Challenge.Channel.SMS:
+        if current is None:
+            raise exceptions.NoChallenge()
+        return Challenge.objects.get(pk=current.pk)
+    now = timezone.now()
+    pending = (
+        Challenge.objects.filter(
+            user=user,
+            purpose=purpose,
+            intent_digest=digest,
+            channel=Challenge.Channel.HARDWARE_TOKEN,
+            status=Challenge.Status.PENDING,
+            expires_at__gt=now,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    return pending or _challenge_create(
         user=user,
         purpose=purpose,
-        digest=intent_digest(purpose=purpose, summary=summary),
+        digest=digest,
         channel=Challenge.Channel.HARDWARE_TOKEN,
-        now=timezone.now(),
+        now=now,
     )
 
 
@@ -142,8 +168,6 @@ def challenge_issue(
     ``NoPhone``, ``ResendTooSoon`` or ``SmsLimitReached``. A new challenge voids the earlier
     pending ones of the same intent.
     """
-    if account_selectors.otp_blocked(user=user):
-        raise exceptions.OtpBlocked()
     if to is None and confirmation_channel(user=user) != Challenge.Channel.SMS:
         raise exceptions.TokenMakesTheCode()
     phone = to or user.phone
@@ -152,8 +176,10 @@ def challenge_issue(
     digest = intent_digest(purpose=purpose, summary=summary)
     now = timezone.now()
     with transaction.atomic():
-        # One issuer at a time per customer, so that limits hold under double clicks.
-        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        # One issuer at a time per customer, so that limits hold under double clicks; the
+        # block is read under the same lock that code checks take.
+        if account_services.otp_check_lock(user=user):
+            raise exceptions.OtpBlocked()
         _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now, phone=phone)
         Challenge.objects.filter(
             user=user, purpose=purpose, intent_digest=digest, status=Challenge.Status.PENDING
@@ -260,7 +286,7 @@ def _sms_enqueue(task, *, args, message, expires=None) -> None:
 
 
 class _CodeRejected(Exception):
-    """Raised inside the confirmation transaction; counted once that transaction is undone."""
+    """A code that was compared and refused: counted in the transaction that compared it."""
 
     def __init__(self, reason: str, **data):
         self.reason = reason
@@ -269,50 +295,89 @@ class _CodeRejected(Exception):
 
 @contextmanager
 def challenge_verify(
-    *, user: User, challenge: Challenge | None, purpose: str, summary: dict, code: str
+    *,
+    user: User,
+    purpose: str,
+    summary: dict,
+    code: str | None,
+    challenge: Challenge | None = None,
+    by_sms: bool = False,
 ):
     """Check ``code`` for the intent and consume the challenge together with the action.
 
-    Use it around the action it confirms::
+    Use it around the action it confirms, outside any transaction::
 
-        with challenge_verify(user=u, challenge=c, purpose="transfer", summary=s, code=code):
+        with challenge_verify(user=u, purpose="transfer", summary=s, code=code, challenge=c):
             ...  # the action; it commits with the consumption, or neither happens
 
     ``summary`` comes from the caller's server-side record of the pending action, never from
-    the confirm form. Consumption is one conditional UPDATE (pending, not expired, tries left),
-    so of two parallel submissions of the right code exactly one wins. A wrong code costs a try
-    on the challenge and counts toward the customer's OTP block; it is recorded after the
-    transaction is rolled back, so it must not be nested in an outer transaction.
+    the confirm form; ``challenge`` is the SMS challenge sent for it (a token user's code is
+    checked against a challenge of its own). Everything happens in one durable transaction
+    under ``otp_check_lock``: the block is read, the code compared, the challenge consumed by
+    one conditional UPDATE, or the failure counted (a try on the challenge and one toward the
+    customer's OTP block), so parallel guesses cannot outrun the block. A blocked customer's
+    right code is refused and no challenge is made for them. An intent already confirmed
+    raises ``ChallengeUsed`` and costs nothing (a double click). ``by_sms``: the code went by
+    SMS whatever the customer's method (a new number being verified, ``challenge_issue(to=)``).
+    ``code`` None confirms without
+    a code only for a ``per_session`` purpose in a session verified by OTP (django-otp's
+    ``user.is_verified()``).
     """
-    if account_selectors.otp_blocked(user=user):
-        raise exceptions.OtpBlocked()
-    if challenge is None:
-        raise exceptions.NoChallenge()
-    try:
-        with transaction.atomic():
-            consumed_at = _challenge_consume(
-                user=user, challenge=challenge, purpose=purpose, summary=summary, code=code
-            )
-            yield challenge
-    except _CodeRejected as rejected:
-        _rejection_record(
-            user=user, challenge=challenge, reason=rejected.reason, data=rejected.data
+    digest = intent_digest(purpose=purpose, summary=summary)
+    refused = None
+    # durable: refuses to run inside an outer transaction, which would hold back (or roll
+    # back) the failure count and the consumption.
+    with transaction.atomic(durable=True):
+        if account_services.otp_check_lock(user=user):
+            raise exceptions.OtpBlocked()
+        if _intent_confirmed(user=user, purpose=purpose, digest=digest):
+            raise exceptions.ChallengeUsed()
+        if code is None:
+            if not session_covers(user=user, purpose=purpose):
+                raise exceptions.NoChallenge()
+            yield None
+            _verified_audit(user=user, purpose=purpose, challenge=None)
+            return
+        checked = _challenge_for_check(
+            user=user, purpose=purpose, digest=digest, current=challenge, by_sms=by_sms
         )
-    challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, consumed_at
-    account_services.otp_failure_reset(user=user)
+        try:
+            _challenge_consume(user=user, challenge=checked, purpose=purpose, digest=digest, code=code)
+        except _CodeRejected as rejected:
+            refused = _rejection_record(user=user, challenge=checked, rejected=rejected)
+        else:
+            yield checked
+            account_services.otp_failure_reset(user=user)
+            _verified_audit(user=user, purpose=purpose, challenge=checked)
+    if refused is not None:
+        raise refused
+
+
+def _intent_confirmed(*, user: User, purpose: str, digest: str) -> bool:
+    """True once a challenge of this intent was consumed: the action it confirmed happened
+    (consumption commits with the action, or neither)."""
+    return Challenge.objects.filter(
+        user=user, purpose=purpose, intent_digest=digest, status=Challenge.Status.CONSUMED
+    ).exists()
+
+
+def _verified_audit(*, user: User, purpose: str, challenge: Challenge | None) -> None:
     account_services.audit_log(
         action=AuditEvent.Action.OTP_VERIFIED,
         subject=user,
         actor=user,
-        data={"purpose": purpose, "challenge": str(challenge.pk)},
+        data={
+            "purpose": purpose,
+            "challenge": str(challenge.pk) if challenge else "",
+            "policy": POLICY_PER_SESSION if challenge is None else POLICY_PER_TRANSACTION,
+        },
     )
 
 
 def _challenge_consume(
-    *, user: User, challenge: Challenge, purpose: str, summary: dict, code: str
-):
-    """Consume the challenge in the current transaction; returns when it was consumed."""
-    digest = intent_digest(purpose=purpose, summary=summary)
+    *, user: User, challenge: Challenge, purpose: str, digest: str, code: str
+) -> None:
+    """Compare the code and consume the challenge in the current transaction."""
     if (
         challenge.user_id != user.pk
         or challenge.purpose != purpose
@@ -333,7 +398,7 @@ def _challenge_consume(
         challenge.refresh_from_db()
         _raise_unless_pending(challenge)
         raise exceptions.ChallengeUsed()
-    return now
+    challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, now
 
 
 def _code_matches(*, user: User, challenge: Challenge, code: str) -> bool:
@@ -353,30 +418,31 @@ def _code_matches(*, user: User, challenge: Challenge, code: str) -> bool:
 def _raise_unless_pending(challenge: Challenge) -> None:
     if challenge.status == Challenge.Status.CONSUMED:
         raise exceptions.ChallengeUsed()
-    if challenge.status == Challenge.Status.VOIDED:
+    if challenge.status == Challenge.Status.VOIDED or (
+        challenge.attempts >= settings.OTP_MAX_ATTEMPTS
+    ):
         raise exceptions.ChallengeVoided()
     if challenge.is_expired:
         raise exceptions.ChallengeExpired()
 
 
 def _rejection_record(
-    *, user: User, challenge: Challenge, reason: str, data: dict | None = None
-):
-    """Count a rejected code (a try on the challenge, a consecutive failure) and raise.
+    *, user: User, challenge: Challenge, rejected: _CodeRejected
+) -> exceptions.OtpError:
+    """Count a refused code (a try on the challenge, a consecutive failure); return the error.
 
-    A token code used again is counted like a wrong one, and also logged as a replay; the
-    holder is told it was already used (someone may have watched it).
+    Runs under ``otp_check_lock`` in the transaction that compared the code. A token code used
+    again is counted like a wrong one, and also logged as a replay; the holder is told it was
+    already used (someone may have watched it).
     """
+    reason = rejected.reason
     if reason in ("wrong_code", "code_reused"):
-        Challenge.objects.filter(pk=challenge.pk, status=Challenge.Status.PENDING).update(
-            attempts=F("attempts") + 1
+        challenge.attempts += 1
+        if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
+            challenge.status = Challenge.Status.VOIDED
+        Challenge.objects.filter(pk=challenge.pk).update(
+            attempts=challenge.attempts, status=challenge.status
         )
-        Challenge.objects.filter(
-            pk=challenge.pk,
-            status=Challenge.Status.PENDING,
-            attempts__gte=settings.OTP_MAX_ATTEMPTS,
-        ).update(status=Challenge.Status.VOIDED)
-        challenge.refresh_from_db()
     count = account_services.otp_failure_record(
         user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
     )
@@ -391,38 +457,47 @@ def _rejection_record(
             action=AuditEvent.Action.TOKEN_CODE_REUSED,
             subject=user,
             actor=user,
-            data={"challenge": str(challenge.pk), "purpose": challenge.purpose, **(data or {})},
+            data={"challenge": str(challenge.pk), "purpose": challenge.purpose, **rejected.data},
         )
-    if account_selectors.otp_blocked(user=user):
-        raise exceptions.OtpBlocked()
+    if count >= settings.OTP_MAX_CONSECUTIVE_FAILURES:
+        return exceptions.OtpBlocked()
     if reason == "intent_mismatch":
-        raise exceptions.IntentMismatch()
+        return exceptions.IntentMismatch()
     if reason == "code_reused" and challenge.status != Challenge.Status.VOIDED:
-        raise exceptions.TokenCodeReused()
+        return exceptions.TokenCodeReused()
     if challenge.status == Challenge.Status.VOIDED:
-        raise exceptions.ChallengeVoided()
-    raise exceptions.WrongCode(remaining=settings.OTP_MAX_ATTEMPTS - challenge.attempts)
+        return exceptions.ChallengeVoided()
+    return exceptions.WrongCode(remaining=settings.OTP_MAX_ATTEMPTS - challenge.attempts)
 
 
-def session_verified(*, request, user: User) -> None:
-    """Mark the session verified by the customer's device (django-otp) and cycle its key."""
-    from django_otp import login as otp_login
-
-    device = None
+def session_device_for(*, user: User):
+    """The django-otp device a confirmation verifies the session with (resolved before the
+    action, so nothing after the money moved can fail on it)."""
     if user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN:
         device = HardwareTokenDevice.objects.filter(
             user=user, token__state=HardwareToken.State.ACTIVE
         ).first()
-    otp_login(request, device or sms_device_for(user))
+        if device is not None:
+            return device
+    return sms_device_for(user)
+
+
+def session_verified(*, request, device) -> None:
+    """Mark the session verified by the customer's device (django-otp) and cycle its key."""
+    from django_otp import login as otp_login
+
+    otp_login(request, device)
     request.session.cycle_key()
-    account_services.session_rebind(user=user, session_key=request.session.session_key)
+    account_services.session_rebind(user=request.user, session_key=request.session.session_key)
 
 
-def confirmation_needed(*, request, purpose: str) -> bool:
-    """False only for a ``per_session`` purpose in a session already verified by OTP."""
-    if policy_for(purpose) == POLICY_PER_SESSION:
-        return not request.user.is_verified()
-    return True
+def session_covers(*, user: User, purpose: str) -> bool:
+    """True when this session's earlier OTP also confirms ``purpose``: a ``per_session``
+    purpose in a session django-otp marked verified. Never for money (``policy_for``)."""
+    if policy_for(purpose) != POLICY_PER_SESSION:
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified and is_verified())
 
 
 # --- Sending ------------------------------------------------------------------------------
@@ -568,16 +643,25 @@ def sms_retry_worthwhile(*, challenge_id, delay: float) -> bool:
 
 
 def sms_status_update(*, provider_id: str, status: str, error_code: str = "") -> bool:
-    """Apply a provider's status callback; statuses only ever move forward."""
+    """Apply a provider's status callback; statuses only ever move forward.
+
+    One conditional UPDATE moves the message only from a status ranked below the new one and
+    not final, so two callbacks applied at once (a late "sent", a "delivered") end on the
+    higher rank in either order; a late or repeated callback changes nothing. Returns False
+    for a provider id the portal does not know.
+    """
     new = _provider_status(status)
-    message = SmsMessage.objects.filter(provider_id=provider_id).first()
-    if message is None:
-        return False
-    current = SmsMessage.Status(message.status)
-    if SmsMessage.RANK[new] < SmsMessage.RANK[current] or current in SmsMessage.FINAL_STATES:
-        return True  # late or repeated callbacks never move a message back or off a final state
-    _sms_mark(message, new, error_code=error_code[:16])
-    return True
+    # A read-then-write would let a late "sent" overwrite a "delivered" committed in between.
+    movable_from = [
+        old
+        for old, rank in SmsMessage.RANK.items()
+        if rank < SmsMessage.RANK[new] and old not in SmsMessage.FINAL_STATES
+    ]
+    moved = SmsMessage.objects.filter(provider_id=provider_id, status__in=movable_from).update(
+        # .update() skips auto_now, so the time of the move is set here.
+        status=new, error_code=error_code[:16], updated_at=timezone.now()
+    )
+    return bool(moved) or SmsMessage.objects.filter(provider_id=provider_id).exists()
 
 
 def _sms_mark(message: SmsMessage, status: str, *, error_code: str) -> None:

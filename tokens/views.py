@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -47,10 +48,42 @@ class OtpActionMixin(LoginRequiredMixin):
 
 @method_decorator([never_cache, sensitive_post_parameters("code")], name="dispatch")
 class OtpConfirmView(OtpActionMixin, FormView):
+    """The one confirmation page of a pending action: says the purpose (``purpose`` or
+    ``get_purpose``), whether the action still waits (``is_pending``; if not, GET goes to
+    ``get_done_url``), and calls one service in ``confirm``.
+
+    A ``per_session`` purpose in a session already verified by OTP asks for no code (the
+    service checks the policy again); every other confirmation needs its own code.
+    """
+
     form_class = OtpForm
+    purpose = None
+
+    def get_purpose(self, action):
+        return self.purpose
+
+    def is_pending(self, action) -> bool:
+        return True
+
+    def get_done_url(self, action):
+        return self.get_success_url()
 
     def confirm(self, action, code):
         raise NotImplementedError
+
+    @cached_property
+    def session_covers(self) -> bool:
+        return services.session_covers(
+            user=self.request.user, purpose=self.get_purpose(self.action)
+        )
+
+    def get(self, request, *args, **kwargs):
+        if not self.is_pending(self.action):
+            return redirect(self.get_done_url(self.action))
+        return super().get(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "code_required": not self.session_covers}
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("action", self.action)
@@ -58,16 +91,21 @@ class OtpConfirmView(OtpActionMixin, FormView):
             "otp",
             selectors.otp_state(user=self.request.user, challenge=self.get_challenge(self.action)),
         )
+        kwargs.setdefault("session_covers", self.session_covers)
         kwargs.setdefault("lifetime_minutes", max(1, settings.OTP_CODE_LIFETIME // 60))
         return super().get_context_data(**kwargs)
 
     def form_valid(self, form):
+        code = None if self.session_covers else form.cleaned_data["code"]
+        # Resolved before the action: nothing after the money moved may fail the request.
+        device = services.session_device_for(user=self.request.user)
         try:
-            self.confirm(self.action, form.cleaned_data["code"])
+            self.confirm(self.action, code)
         except self.handled_errors as exc:
             form.add_error("code", str(exc))
             return self.form_invalid(form)
-        services.session_verified(request=self.request, user=self.request.user)
+        if code is not None:
+            services.session_verified(request=self.request, device=device)
         return redirect(self.get_success_url())
 
 

@@ -216,20 +216,19 @@ def test_no_challenge_yet(customer):
         confirm(customer, None, "123456")
 
 
-def test_session_policy(rf, customer, settings):
-    assert services.policy_for("transfer") == "per_transaction"
+def test_session_policy(customer, settings):
+    settings.OTP_POLICY = {**settings.OTP_POLICY, "transfer": "per_session"}
+    assert services.policy_for("transfer") == "per_transaction"  # money: never per session
     assert services.policy_for("profile_update") == "per_session"
     assert services.policy_for("something_new") == "per_transaction"
-    request = rf.get("/")
-    request.user = customer
     # What django_otp.middleware.OTPMiddleware attaches to request.user.
     customer.is_verified = lambda: customer.otp_device is not None
     customer.otp_device = None
-    assert services.confirmation_needed(request=request, purpose="transfer")
-    assert services.confirmation_needed(request=request, purpose="profile_update")
+    assert not services.session_covers(user=customer, purpose="transfer")
+    assert not services.session_covers(user=customer, purpose="profile_update")
     customer.otp_device = services.sms_device_for(customer)
-    assert services.confirmation_needed(request=request, purpose="transfer")
-    assert not services.confirmation_needed(request=request, purpose="profile_update")
+    assert not services.session_covers(user=customer, purpose="transfer")
+    assert services.session_covers(user=customer, purpose="profile_update")
 
 
 def test_intent_digest_is_canonical():
