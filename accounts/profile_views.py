@@ -164,6 +164,7 @@ class ProfileChangeConfirmView(ProfileChangeActionMixin, OtpConfirmView):
             summary=services.profile_change_intent(action),
             code=code,
             challenge=action.current_challenge,
+            session_verified=self.session_verified,
         ):
             services.profile_change_current_confirm(change=action)
         return action

@@ -94,7 +94,9 @@ def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
     return challenge
 
 
-def transfer_confirm(*, transfer: Transfer, code: str | None) -> Transfer:
+def transfer_confirm(
+    *, transfer: Transfer, code: str | None, session_verified: bool = False
+) -> Transfer:
     """Check the OTP and move the money, in one transaction; safe against double submission.
 
     A transfer already completed (a double click, a second tab) is returned as it is, without
@@ -108,6 +110,7 @@ def transfer_confirm(*, transfer: Transfer, code: str | None) -> Transfer:
             summary=transfer_intent(transfer),
             challenge=transfer.challenge,
             code=code,
+            session_verified=session_verified,
             execute=lambda: _transfer_execute(transfer),
             confirmed=lambda: _refreshed(transfer).status == Transfer.Status.COMPLETED,
         )
@@ -124,20 +127,25 @@ def transfer_confirm(*, transfer: Transfer, code: str | None) -> Transfer:
 
 
 def _pending_confirm(
-    *, user: User, purpose: str, summary: dict, challenge, code, execute, confirmed
+    *, user: User, purpose: str, summary: dict, challenge, code, session_verified, execute, confirmed
 ) -> None:
     """The one confirmation flow of a pending action (a transfer, a payee: two intents).
 
     ``confirmed()`` says whether the action already happened: then a resubmission (a double
     click, a second tab) returns quietly and nothing is checked or counted. Otherwise
     ``execute()`` runs inside ``challenge_verify``: it commits with the consumption of the
-    code, or neither happens.
+    code, or neither happens. ``code`` None and ``session_verified``: see ``challenge_verify``.
     """
     if confirmed():
         return
     try:
         with otp.challenge_verify(
-            user=user, purpose=purpose, summary=summary, code=code, challenge=challenge
+            user=user,
+            purpose=purpose,
+            summary=summary,
+            code=code,
+            challenge=challenge,
+            session_verified=session_verified,
         ):
             execute()
     except (exceptions.NotPending, otp_exceptions.ChallengeUsed):
@@ -257,7 +265,7 @@ def payee_challenge_issue(*, payee: Payee) -> Challenge:
     return challenge
 
 
-def payee_confirm(*, payee: Payee, code: str | None) -> Payee:
+def payee_confirm(*, payee: Payee, code: str | None, session_verified: bool = False) -> Payee:
     """Check the OTP and make the payee usable; a second confirmation changes nothing."""
 
     def execute():
@@ -280,6 +288,7 @@ def payee_confirm(*, payee: Payee, code: str | None) -> Payee:
             summary=payee_intent(payee),
             challenge=payee.challenge,
             code=code,
+            session_verified=session_verified,
             execute=execute,
             confirmed=lambda: _refreshed(payee).status == Payee.Status.ACTIVE,
         )

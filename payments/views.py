@@ -58,7 +58,9 @@ class TransferConfirmView(TransferActionMixin, OtpConfirmView):
         return action.status == Transfer.Status.PENDING
 
     def confirm(self, action, code):
-        return services.transfer_confirm(transfer=action, code=code)
+        return services.transfer_confirm(
+            transfer=action, code=code, session_verified=self.session_verified
+        )
 
     def get_success_url(self):
         return reverse("payments:transfer-detail", kwargs={"reference": self.action.reference})
@@ -136,7 +138,9 @@ class PayeeConfirmView(PayeeActionMixin, OtpConfirmView):
         return action.status == Payee.Status.PENDING
 
     def confirm(self, action, code):
-        return services.payee_confirm(payee=action, code=code)
+        return services.payee_confirm(
+            payee=action, code=code, session_verified=self.session_verified
+        )
 
     def get_success_url(self):
         return reverse("payments:payee-list")

@@ -302,6 +302,7 @@ def challenge_verify(
     code: str | None,
     challenge: Challenge | None = None,
     by_sms: bool = False,
+    session_verified: bool = False,
 ):
     """Check ``code`` for the intent and consume the challenge together with the action.
 
@@ -320,8 +321,8 @@ def challenge_verify(
     raises ``ChallengeUsed`` and costs nothing (a double click). ``by_sms``: the code went by
     SMS whatever the customer's method (a new number being verified, ``challenge_issue(to=)``).
     ``code`` None confirms without
-    a code only for a ``per_session`` purpose in a session verified by OTP (django-otp's
-    ``user.is_verified()``).
+    a code only for a ``per_session`` purpose when the caller says the session was verified by
+    an OTP (``session_verified``: django-otp's ``request.user.is_verified()``).
     """
     digest = intent_digest(purpose=purpose, summary=summary)
     refused = None
@@ -333,7 +334,7 @@ def challenge_verify(
         if _intent_confirmed(user=user, purpose=purpose, digest=digest):
             raise exceptions.ChallengeUsed()
         if code is None:
-            if not session_covers(user=user, purpose=purpose):
+            if not session_covers(purpose=purpose, session_verified=session_verified):
                 raise exceptions.NoChallenge()
             yield None
             _verified_audit(user=user, purpose=purpose, challenge=None)
@@ -491,13 +492,10 @@ def session_verified(*, request, device) -> None:
     account_services.session_rebind(user=request.user, session_key=request.session.session_key)
 
 
-def session_covers(*, user: User, purpose: str) -> bool:
-    """True when this session's earlier OTP also confirms ``purpose``: a ``per_session``
-    purpose in a session django-otp marked verified. Never for money (``policy_for``)."""
-    if policy_for(purpose) != POLICY_PER_SESSION:
-        return False
-    is_verified = getattr(user, "is_verified", None)
-    return bool(is_verified and is_verified())
+def session_covers(*, purpose: str, session_verified: bool) -> bool:
+    """True when the session's earlier OTP also confirms ``purpose``: a ``per_session`` purpose
+    in a session verified by OTP. Never for money (``policy_for``)."""
+    return session_verified and policy_for(purpose) == POLICY_PER_SESSION
 
 
 # --- Sending ------------------------------------------------------------------------------

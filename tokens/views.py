@@ -72,9 +72,14 @@ class OtpConfirmView(OtpActionMixin, FormView):
         raise NotImplementedError
 
     @cached_property
+    def session_verified(self) -> bool:
+        """django-otp's verdict on this session; the service checks the purpose's policy."""
+        return self.request.user.is_verified()
+
+    @cached_property
     def session_covers(self) -> bool:
         return services.session_covers(
-            user=self.request.user, purpose=self.get_purpose(self.action)
+            purpose=self.get_purpose(self.action), session_verified=self.session_verified
         )
 
     def get(self, request, *args, **kwargs):
