@@ -80,7 +80,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(
                 models.functions.Upper("user_id"), name="accounts_user_user_id_upper_unique"
-            )
+            ),
+            # One phone, one customer, held by the database: two changes to one number that
+            # pass the check in parallel cannot both commit. No phone is stored as "" (the
+            # column is NOT NULL), and any number of users may have none.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=~models.Q(phone=""),
+                name="accounts_user_phone_unique",
+            ),
         ]
 
     def __str__(self):

@@ -8,7 +8,7 @@ import phonenumbers
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -516,7 +516,14 @@ def phone_change_complete(*, change: ProfileChange, ip: str | None = None) -> st
     user = _change_complete(change=change)
     old_phone = str(user.phone)
     phone_available_check(user=user, phone=change.new_phone)
-    _user_field_set(user, "phone", change.new_phone)
+    try:
+        # A savepoint: a parallel change to the same number that passed the check too is
+        # refused by the database (accounts_user_phone_unique), and the caller's transaction
+        # stays usable for the refusal.
+        with transaction.atomic():
+            _user_field_set(user, "phone", change.new_phone)
+    except IntegrityError:
+        raise exceptions.PhoneNotAvailable() from None
     change.user.phone = user.phone
     _profile_changes_void(user=user)
     audit_log(
@@ -576,7 +583,12 @@ def phone_change_by_staff(
     user = User.objects.select_for_update().get(pk=user.pk)
     phone_available_check(user=user, phone=new_phone)
     old_phone = str(user.phone) if user.phone else ""
-    _user_field_set(user, "phone", new_phone)
+    try:
+        # As in phone_change_complete: the database has the last word on a shared number.
+        with transaction.atomic():
+            _user_field_set(user, "phone", new_phone)
+    except IntegrityError:
+        raise exceptions.PhoneNotAvailable() from None
     _profile_changes_void(user=user)
     audit_log(
         action=AuditEvent.Action.PHONE_CHANGED,
