@@ -1,88 +1,17 @@
 """Web processes are stateless: limits and one-time use hold across two gunicorn processes."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from decimal import Decimal
 
 import pytest
 import requests
-from django.contrib.auth.hashers import Argon2PasswordHasher
 
 from payments.models import BankAccount, LedgerEntry, Transfer
-from tests.conftest import ROOT, database_url
+from tests.conftest import web_post as post
 from tests.factories import PASSWORD
 from tokens.models import Challenge, OutboxMessage, SmsMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def two_web_processes(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "SMS_BACKEND": "outbox",
-        "CELERY_TASK_ALWAYS_EAGER": "True",  # the SMS goes to the outbox inside the request
-        "DEBUG": "False",
-    }
-    processes, bases = [], []
-    for name in ("a", "b"):
-        port = free_port()
-        log = open(tmp_path / f"web-{name}.log", "w")  # noqa: SIM115 - closed below
-        processes.append(
-            (
-                subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}",
-                     "-w", "1", "--timeout", "30"],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                ),
-                log,
-            )
-        )
-        bases.append(f"http://127.0.0.1:{port}")
-    try:
-        for base in bases:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    requests.get(f"{base}/login/", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-        yield bases
-    finally:
-        for process, log in processes:
-            process.terminate()
-            process.wait(timeout=15)
-            log.close()
-
-
-def post(session, url, data):
-    token = session.cookies.get("csrftoken")
-    return session.post(
-        url, {**data, "csrfmiddlewaretoken": token}, headers={"Referer": url},
-        allow_redirects=False, timeout=10,
-    )
-
-
-@pytest.fixture
-def argon2_customer(customer):
-    """The web processes run the portal's own hashers, not the suite's fast one."""
-    customer.password = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
-    customer.save(update_fields=["password"])
-    return customer
 
 
 def test_limits_and_one_time_use_hold_across_processes(two_web_processes, argon2_customer, other_customer):
