@@ -254,8 +254,9 @@ def _match(token: HardwareToken, code: str) -> dict | None:
 def token_resync(*, token: HardwareToken, first: str, second: str) -> bool:
     """Staff resynchronise a token from two consecutive codes, searching a wide window.
 
-    The HOTP counter and the last TOTP step accepted never move backwards; the TOTP drift is
-    learnt from the two codes even when they are older than the last step accepted.
+    Only codes the token has not given yet count: the HOTP search starts at the next counter,
+    the TOTP search after the last step accepted. So the counter and the last step never move
+    backwards, and two old (maybe watched) codes cannot shift the drift either.
     """
     with transaction.atomic():
         locked = HardwareToken.objects.select_for_update().get(pk=token.pk)
@@ -266,13 +267,13 @@ def token_resync(*, token: HardwareToken, first: str, second: str) -> bool:
             counters = range(start, start + window)
         else:
             now_t = int((_now() - locked.t0) // locked.step)
-            counters = range(now_t - window, now_t + window)
+            counters = range(max(now_t - window, locked.last_t + 1), now_t + window)
         for t in counters:
             if constant_time_compare(
                 _code(secret, t, locked.digits), first
             ) and constant_time_compare(_code(secret, t + 1, locked.digits), second):
-                # Never backwards: a counter or step the portal already passed would make its
-                # codes (maybe watched by someone) good again. The drift is still learnt.
+                # Never backwards (max as a second guard): a counter or step the portal
+                # already passed would make its codes good again.
                 if locked.algorithm == HardwareToken.Algorithm.HOTP:
                     changes = {"counter": max(locked.counter, t + 2)}
                 else:

@@ -99,8 +99,9 @@ def test_resync_from_two_consecutive_codes(customer):
 
 
 def test_totp_resync_never_moves_the_last_step_back(customer):
-    """Resync from two older codes learns the drift but keeps last_t, or a step the portal
-    already passed (and an older code someone watched) would be accepted again."""
+    """Two codes at or before the last accepted step are refused for a resync: accepting them
+    would make a step the portal already passed (and an older code someone watched) good
+    again, or let two old codes shift the drift."""
     token = make_token(algorithm="totp", digits=6, step=30, user=customer)
     totp = pyotp.TOTP(base64.b32encode(SECRET).decode(), interval=30)
     moment = 1_800_000_000
@@ -108,16 +109,22 @@ def test_totp_resync_never_moves_the_last_step_back(customer):
     with time_machine.travel(moment, tick=False):
         assert hardware.token_code_verify(token=token, code=totp.at(moment))  # step N
         assert HardwareToken.objects.get(pk=token.pk).last_t == step_n
-        # Steps N-5 and N-4: well inside the resync window.
-        assert hardware.token_resync(token=token, first=totp.at(moment - 150), second=totp.at(moment - 120))
-        assert HardwareToken.objects.get(pk=token.pk).drift == -4  # the token's clock, as shown
+        # Steps N-5 and N-4: inside the resync window, but already passed.
+        assert not hardware.token_resync(
+            token=token, first=totp.at(moment - 150), second=totp.at(moment - 120)
+        )
+        assert HardwareToken.objects.get(pk=token.pk).drift == 0
         for back in (3, 2, 1, 0):  # steps N-3 .. N: at or before the last accepted step
             assert not hardware.token_code_verify(token=token, code=totp.at(moment - 30 * back)), back
     assert HardwareToken.objects.get(pk=token.pk).last_t == step_n
-    later = moment + 5 * 30  # the server at N+5, the token 4 behind shows N+1: new, accepted
+    # The server at N+5, the token 4 behind shows N+1 and N+2: new codes, the drift is learnt.
+    later = moment + 5 * 30
     with time_machine.travel(later, tick=False):
-        assert hardware.token_code_verify(token=token, code=totp.at(moment + 30))
-    assert HardwareToken.objects.get(pk=token.pk).last_t == step_n + 1
+        assert hardware.token_resync(token=token, first=totp.at(moment + 30), second=totp.at(moment + 60))
+        assert HardwareToken.objects.get(pk=token.pk).last_t == step_n + 2
+        assert HardwareToken.objects.get(pk=token.pk).drift == -3
+        assert hardware.token_code_verify(token=token, code=totp.at(moment + 90))
+    assert HardwareToken.objects.get(pk=token.pk).last_t == step_n + 3
 
 
 def test_hotp_resync_never_moves_the_counter_back(customer):
