@@ -98,8 +98,11 @@ def tokens_import(
     key (``psk``, hex) or with a password (PBKDF2). Keys that are not OTP keys (a PIN key) are
     skipped and named; any real problem (unreadable file, wrong key, failed MAC, a secret too
     short, unsupported digits or step, a serial already in stock or twice in the file) is
-    reported per token and nothing at all is imported.
+    reported per token and nothing at all is imported. ``actor`` None is the server
+    (``manage.py import_tokens``); a member of staff needs ``tokens.import_tokens``.
     """
+    if actor is not None:
+        _staff_check(actor=actor, permission=PERM_IMPORT)
     report = ImportReport()
     try:
         document = pskc.PSKC(source)

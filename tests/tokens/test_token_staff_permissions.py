@@ -142,3 +142,32 @@ def test_sms_fallback_switch_per_role(customer, role):
         assert method.get(pk=customer.pk) == User.ConfirmationMethod.HARDWARE_TOKEN
         assert audited(AuditEvent.Action.CONFIRMATION_METHOD_CHANGED) == []
         assert not SmsMessage.objects.filter(user=customer).exists()
+
+
+IMPORT = {"branch": OK, "supervisor": OK}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_tokens_import_per_role(role):
+    from tests.tokens.test_hardware import PSKC_DIR
+
+    actor = staff_of(role)
+
+    def run():
+        return hardware.tokens_import(
+            source=str(PSKC_DIR / "rfc6030-figure3.pskcxml"), batch="f3", actor=actor, reason="r"
+        )
+
+    if expected(IMPORT, role) == OK:
+        assert run().imported
+        assert HardwareToken.objects.exists()
+    else:
+        refused(run)
+        assert not HardwareToken.objects.exists()
+
+
+def test_the_server_imports_without_an_actor():
+    from tests.tokens.test_hardware import PSKC_DIR
+
+    hardware.tokens_import(source=str(PSKC_DIR / "rfc6030-figure3.pskcxml"), batch="f3")
+    assert HardwareToken.objects.exists()
