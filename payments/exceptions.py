@@ -35,6 +35,11 @@ class PayeeExists(PaymentError):
     code = "payee_exists"
 
 
+class CurrencyMismatch(PaymentError):
+    message = _("Transfers between different currencies are not supported.")
+    code = "currency_mismatch"
+
+
 class TransferLimitExceeded(PaymentError):
     message = _("The amount is above the limit of %(limit)s per transfer.")
     code = "transfer_limit"

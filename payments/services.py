@@ -36,6 +36,14 @@ def account_by_number(*, number: str) -> BankAccount:
         raise exceptions.AccountNotFound() from None
 
 
+def _currencies_match(*, source: BankAccount, destination: BankAccount) -> None:
+    """Raise CurrencyMismatch unless both accounts hold one currency: the portal moves an
+    amount as it is and converts nothing (a trigger from migration payments/0002 refuses
+    such a transfer in the database too)."""
+    if source.currency != destination.currency:
+        raise exceptions.CurrencyMismatch()
+
+
 @transaction.atomic
 def transfer_create(
     *, user: User, source: BankAccount, destination: BankAccount, amount: Decimal, description: str
@@ -45,6 +53,7 @@ def transfer_create(
         raise exceptions.AccountNotFound()
     if source.pk == destination.pk:
         raise exceptions.SameAccount()
+    _currencies_match(source=source, destination=destination)
     if source.balance < amount:
         raise exceptions.InsufficientFunds()
     # Told early; checked again when the money moves (a limit may change meanwhile).
