@@ -40,6 +40,14 @@ class CurrencyMismatch(PaymentError):
     code = "currency_mismatch"
 
 
+class CurrencyNotSupported(PaymentError):
+    message = _(
+        "Internet Banking transfers are in Rupiah only. For other currencies please visit a "
+        "branch."
+    )
+    code = "currency_not_supported"
+
+
 class TransferLimitExceeded(PaymentError):
     message = _("The amount is above the limit of %(limit)s per transfer.")
     code = "transfer_limit"

@@ -36,12 +36,20 @@ def account_by_number(*, number: str) -> BankAccount:
         raise exceptions.AccountNotFound() from None
 
 
-def _currencies_match(*, source: BankAccount, destination: BankAccount) -> None:
-    """Raise CurrencyMismatch unless both accounts hold one currency: the portal moves an
-    amount as it is and converts nothing (a trigger from migration payments/0002 refuses
-    such a transfer in the database too)."""
-    if source.currency != destination.currency:
+def _currencies_match(
+    *, source: BankAccount, destination: BankAccount, currency: str | None = None
+) -> None:
+    """Raise CurrencyMismatch unless both accounts (and the transfer's ``currency``, when
+    given) hold one currency: the portal moves an amount as it is and converts nothing (a
+    trigger from migration payments/0002 refuses such a transfer in the database too).
+
+    Raise CurrencyNotSupported for any currency but ``TRANSFER_CURRENCY`` (Rupiah): the
+    limits, the SMS text and the statement speak Rupiah.
+    """
+    if source.currency != destination.currency or currency not in (None, source.currency):
         raise exceptions.CurrencyMismatch()
+    if source.currency != settings.TRANSFER_CURRENCY:
+        raise exceptions.CurrencyNotSupported()
 
 
 @transaction.atomic
@@ -127,6 +135,8 @@ def transfer_confirm(
         exceptions.InsufficientFunds,
         exceptions.TransferLimitExceeded,
         exceptions.DailyLimitExceeded,
+        exceptions.CurrencyMismatch,
+        exceptions.CurrencyNotSupported,
     ) as refused:
         Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
             status=Transfer.Status.FAILED, failure_reason=refused.code
@@ -204,6 +214,8 @@ def _transfer_execute(transfer: Transfer) -> None:
     if locked.status != Transfer.Status.PENDING:
         raise exceptions.NotPending()
     source, destination = accounts[transfer.source_id], accounts[transfer.destination_id]
+    # Again here: a transfer made before the rule existed may still be pending.
+    _currencies_match(source=source, destination=destination, currency=locked.currency)
     now = timezone.now()
     transfer_limits_check(user=transfer.initiated_by, amount=locked.amount, now=now)
     if source.balance < locked.amount:

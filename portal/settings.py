@@ -351,3 +351,5 @@ LOGGING = {
 # them; enforced in payments.services under the customer's and the accounts' locks.
 TRANSFER_MAX_AMOUNT = env.int("TRANSFER_MAX_AMOUNT", default=500_000_000)
 TRANSFER_DAILY_LIMIT = env.int("TRANSFER_DAILY_LIMIT", default=1_000_000_000)
+# The one currency Internet Banking moves: the limits above, the SMS and the statement are in it.
+TRANSFER_CURRENCY = "IDR"

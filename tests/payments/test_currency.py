@@ -194,3 +194,36 @@ def test_a_transfer_and_a_change_of_currency_in_flight_never_both_commit(
     destination.refresh_from_db()
     assert destination.currency == ("IDR" if first == "transfer" else "USD")
     assert Transfer.objects.count() == (1 if first == "transfer" else 0)
+
+
+def test_the_currency_is_checked_again_when_the_money_moves(customer, other_customer, settings):
+    """A transfer made before a rule (here: the portal's currency) may still be pending: the
+    service checks the currencies again, under the locks, when the money would move."""
+    from tokens.services import code_generator
+
+    transfer = services.transfer_create(
+        user=customer, source=idr_account(),
+        destination=BankAccount.objects.get(number="1002000017"), amount=Decimal("1000"),
+        description="",
+    )
+    services.transfer_challenge_issue(transfer=transfer)
+    transfer.refresh_from_db()
+    settings.TRANSFER_CURRENCY = "USD"
+
+    with pytest.raises(exceptions.CurrencyNotSupported):
+        services.transfer_confirm(transfer=transfer, code=code_generator.code(transfer.challenge))
+
+    transfer.refresh_from_db()
+    assert (transfer.status, transfer.failure_reason) == ("failed", "currency_not_supported")
+    assert idr_account().balance == Decimal("15000000.00")
+
+
+def test_foreign_currency_transfers_are_refused_by_internet_banking(customer, other_customer):
+    source = BankAccountFactory(owner=customer, currency="USD", balance="5000.00")
+    destination = BankAccountFactory(owner=other_customer, currency="USD", balance="0")
+    with pytest.raises(exceptions.CurrencyNotSupported):
+        services.transfer_create(
+            user=customer, source=source, destination=destination, amount=Decimal("10"),
+            description="",
+        )
+    assert not Transfer.objects.exists()

@@ -11,7 +11,7 @@ from tests.payments.test_transfer_flow import start_transfer
 from tokens.models import SmsMessage
 
 pytestmark = pytest.mark.django_db
-SESSION_NOTE = "no new code is needed"
+SESSION_NOTE = "tidak perlu kode baru"  # the page speaks Indonesian
 
 
 @pytest.fixture
