@@ -1,5 +1,6 @@
 """Fixtures every test tier shares: customers, a fake Twilio, a real Celery worker, a browser."""
 
+import base64
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pyotp
 import pytest
 import requests
 from django.contrib.auth.hashers import Argon2PasswordHasher
@@ -72,6 +74,27 @@ def other_customer(db):
     user = UserFactory(user_id="siti", full_name="Siti Rahayu", phone="+6281398761234")
     BankAccountFactory(owner=user, number="1002000017", balance="7500000.00")
     return user
+
+
+# A hardware token with the RFC 4226 test secret (its codes: TOKEN_HOTP.at(0), .at(1), …).
+TOKEN_SECRET = b"12345678901234567890"
+TOKEN_HOTP = pyotp.HOTP(base64.b32encode(TOKEN_SECRET).decode())
+
+
+@pytest.fixture
+def token_user(customer):
+    """``customer`` confirming with an active HOTP hardware token (no SMS)."""
+    from accounts.models import User
+    from tokens import hardware
+    from tokens.models import HardwareToken
+
+    HardwareToken.objects.create(
+        serial="FT1000000001", algorithm="hotp", digits=6, state="active", user=customer,
+        sealed_seed=hardware.seed_seal(TOKEN_SECRET),
+    )
+    customer.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
+    customer.save()
+    return customer
 
 
 @pytest.fixture

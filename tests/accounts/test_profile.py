@@ -2,11 +2,9 @@
 to the new number), the email change (OTP, then a signed link), "Blokir akses saya", and the
 staff's phone change in the admin."""
 
-import base64
 import re
 from datetime import timedelta
 
-import pyotp
 import pytest
 import time_machine
 from django.core import mail
@@ -14,18 +12,17 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from accounts import exceptions as account_exceptions
-from accounts.models import AccessBlock, AuditEvent, ProfileChange, User
+from accounts.models import AccessBlock, AuditEvent, ProfileChange
+from tests.conftest import TOKEN_HOTP as HOTP
 from tests.conftest import outbox_code
 from tests.factories import PASSWORD, UserFactory
-from tokens import exceptions, hardware
-from tokens.models import Challenge, HardwareToken, OutboxMessage, SmsMessage
+from tokens import exceptions
+from tokens.models import Challenge, OutboxMessage, SmsMessage
 
 pytestmark = pytest.mark.django_db
 
 OLD = "+6281234565678"
 NEW = "+6281311112222"
-SECRET = b"12345678901234567890"
-HOTP = pyotp.HOTP(base64.b32encode(SECRET).decode())
 
 
 def text(exc_class, **params):
@@ -237,15 +234,6 @@ def test_phone_change_needs_a_fresh_otp_in_a_verified_session(customer_client, c
     assert text(exceptions.NoChallenge) in response.content.decode()
 
 
-@pytest.fixture
-def token_user(customer):
-    HardwareToken.objects.create(
-        serial="FT1000000001", algorithm="hotp", digits=6, state="active", user=customer,
-        sealed_seed=hardware.seed_seal(SECRET),
-    )
-    customer.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
-    customer.save()
-    return customer
 
 
 def test_token_user_confirms_step1_with_the_token(customer_client, token_user, run_on_commit):

@@ -1,37 +1,24 @@
 """Rules a confirmation must keep, each with a test that fails when the rule is taken out."""
 
-import base64
 from decimal import Decimal
 
-import pyotp
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from accounts import services as account_services
-from accounts.models import AccessBlock, AuditEvent, User
+from accounts.models import AccessBlock, AuditEvent
 from payments import exceptions, services
 from payments.models import BankAccount, LedgerEntry, Transfer
+from tests.conftest import TOKEN_HOTP as HOTP
 from tokens import exceptions as otp_exceptions
-from tokens import hardware
 from tokens import services as otp
 from tokens.models import HardwareToken, SMSDevice
 from tokens.services import code_generator
 
 pytestmark = pytest.mark.django_db
-SECRET = b"12345678901234567890"
-HOTP = pyotp.HOTP(base64.b32encode(SECRET).decode())
 
 
-@pytest.fixture
-def token_user(customer):
-    HardwareToken.objects.create(
-        serial="FT1000000001", algorithm="hotp", digits=6, state="active", user=customer,
-        sealed_seed=hardware.seed_seal(SECRET),
-    )
-    customer.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
-    customer.save()
-    return customer
 
 
 def transfer_new(user, amount, source="1001000011", destination="1002000017"):

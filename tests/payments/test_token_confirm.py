@@ -1,32 +1,20 @@
 """A token user confirms with the code from their hardware token: no SMS, same dynamic linking."""
 
-import base64
 from decimal import Decimal
 
-import pyotp
 import pytest
 from django.utils import translation
 
 from accounts.models import User
 from payments import services
 from payments.models import BankAccount, Transfer
-from tokens import exceptions, hardware
+from tests.conftest import TOKEN_HOTP as HOTP
+from tokens import exceptions
 from tokens.models import Challenge, HardwareToken, SmsMessage
 
 pytestmark = pytest.mark.django_db
-SECRET = b"12345678901234567890"
-HOTP = pyotp.HOTP(base64.b32encode(SECRET).decode())
 
 
-@pytest.fixture
-def token_user(customer):
-    HardwareToken.objects.create(
-        serial="FT1000000001", algorithm="hotp", digits=6, state="active", user=customer,
-        sealed_seed=hardware.seed_seal(SECRET),
-    )
-    customer.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
-    customer.save()
-    return customer
 
 
 def new_transfer(user, amount="250000"):

@@ -1,24 +1,22 @@
 """Parallel requests over HTTP against two gunicorn processes (threads) on PostgreSQL:
 the OTP block and one-time use hold, and a race never turns into an error page."""
 
-import base64
 import threading
 from decimal import Decimal
 
-import pyotp
 import pytest
 import requests
 
 from accounts.models import AuditEvent, User
 from payments.models import BankAccount, LedgerEntry, Transfer
+from tests.conftest import TOKEN_HOTP as HOTP
+from tests.conftest import TOKEN_SECRET as SECRET
 from tests.conftest import needs_postgres, outbox_code, web_post
 from tests.factories import PASSWORD
 from tokens import hardware
 from tokens.models import HardwareToken, SMSDevice
 
 pytestmark = [needs_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-SECRET = b"12345678901234567890"
-HOTP = pyotp.HOTP(base64.b32encode(SECRET).decode())
 
 
 def logged_in(base) -> requests.Session:

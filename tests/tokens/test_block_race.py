@@ -6,36 +6,24 @@ at once, at most ``OTP_MAX_CONSECUTIVE_FAILURES`` are compared with a code, at m
 ``OTP_MAX_ATTEMPTS`` on one SMS code, and a blocked customer's right code moves nothing.
 """
 
-import base64
 from decimal import Decimal
 
-import pyotp
 import pytest
 
-from accounts.models import AccessBlock, AuditEvent, User
+from accounts.models import AccessBlock, AuditEvent
 from payments import exceptions as payment_exceptions
 from payments import services
 from payments.models import BankAccount, LedgerEntry, Transfer
+from tests.conftest import TOKEN_HOTP as HOTP
 from tests.conftest import needs_postgres
 from tests.payments.test_concurrency import pending_transfer, run_at_once
-from tokens import exceptions, hardware
+from tokens import exceptions
 from tokens.models import Challenge, HardwareToken
 from tokens.services import code_generator
 
 pytestmark = [needs_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-SECRET = b"12345678901234567890"
-HOTP = pyotp.HOTP(base64.b32encode(SECRET).decode())
 
 
-@pytest.fixture
-def token_user(customer):
-    HardwareToken.objects.create(
-        serial="FT1000000001", algorithm="hotp", digits=6, state="active", user=customer,
-        sealed_seed=hardware.seed_seal(SECRET),
-    )
-    customer.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
-    customer.save()
-    return customer
 
 
 def fresh(transfer):
