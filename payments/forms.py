@@ -29,14 +29,13 @@ class RupiahField(forms.DecimalField):
         text = re.sub(r"\s|^Rp\.?", "", str(value).strip(), flags=re.IGNORECASE)
         if not re.fullmatch(r"[0-9.,]+", text, flags=re.ASCII):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        if "," in text or re.fullmatch(GROUPED, text):
-            # Indonesian notation: dots group thousands, a comma starts the cents. Dots that
-            # are not thousands groups ("1.5,00", "0.001") are a typo, not an amount.
-            whole, _, cents = text.partition(",")
-            if not re.fullmatch(rf"[0-9]+|{GROUPED}", whole) or not re.fullmatch("[0-9]*", cents):
-                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-            text = f"{whole.replace('.', '')}.{cents}"
-        return super().to_python(text)
+        # Indonesian notation: dots only ever group thousands, a comma starts the cents. Dots
+        # that are not thousands groups ("1.50", "1.5,00", "0.001") are a typo, not an amount:
+        # "1.500" is fifteen hundred, so "1.50" cannot quietly be one and a half.
+        whole, _, cents = text.partition(",")
+        if not re.fullmatch(rf"[0-9]+|{GROUPED}", whole) or not re.fullmatch("[0-9]*", cents):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(f"{whole.replace('.', '')}.{cents}")
 
 
 class AccountNumberField(forms.CharField):

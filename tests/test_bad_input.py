@@ -168,11 +168,13 @@ TRANSFER_ROWS = [
     amount_row("sNaN", {"amount": "invalid"}, "sNaN"),
     amount_row("Infinity", {"amount": "invalid"}, "Infinity"),
     amount_row("-Infinity", {"amount": "invalid"}, "minus-Infinity"),
-    amount_row("100.0001", {"amount": "max_decimal_places"}, "4-decimals"),
+    amount_row("100,0001", {"amount": "max_decimal_places"}, "4-decimals"),
     amount_row("1.500.000,123", {"amount": "max_decimal_places"}, "grouped-3-decimals"),
     amount_row("1,500", {"amount": "max_decimal_places"}, "comma-3-decimals"),
     # Dots that are not thousands groups are a typo, not an amount (were read as 1, 15, 150000).
-    amount_row("0.001", {"amount": "min_value"}, "zero-group"),
+    amount_row("0.001", {"amount": "invalid"}, "zero-group"),
+    amount_row("1.50", {"amount": "invalid"}, "dot-as-decimal"),
+    amount_row("100.0001", {"amount": "invalid"}, "dot-4-decimals"),
     amount_row("1.5,00", {"amount": "invalid"}, "bad-group-cents"),
     amount_row("1.50.000,00", {"amount": "invalid"}, "indian-grouping"),
     amount_row("1,5.0", {"amount": "invalid"}, "dot-in-cents"),
@@ -458,7 +460,8 @@ def test_rupiah_field_gives_an_amount_or_a_validation_error(text):
 @given(st.decimals(min_value=1, max_value=Decimal(10) ** 13 - Decimal("0.01"), places=2))
 def test_rupiah_field_reads_back_what_the_bank_writes(amount):
     assert RupiahField().clean(rupiah(amount)) == amount
-    assert RupiahField().clean(f"{amount}") == amount
+    # Without grouping, with a decimal comma: "1500000,50".
+    assert RupiahField().clean(f"{amount}".replace(".", ",")) == amount
 
 
 @PROPERTY_SETTINGS
