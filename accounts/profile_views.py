@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import FormView, TemplateView
 
 from portal.exceptions import CustomerError
-from portal.formatting import email_masked, phone_masked
+from portal.formatting import email_masked, email_masked_short, phone_masked
 from tokens import selectors as otp_selectors
 from tokens import services as otp_services
 from tokens.views import OtpConfirmView, OtpIssueView
@@ -144,7 +144,9 @@ def _change_texts(change: ProfileChange) -> tuple[str, dict]:
         return gettext_noop("changing your mobile number to %(new)s"), {
             "new": phone_masked(change.new_phone)
         }
-    return gettext_noop("changing your email to %(new)s"), {"new": email_masked(change.new_email)}
+    return gettext_noop("changing your email to %(new)s"), {
+        "new": email_masked_short(change.new_email)
+    }
 
 
 class ProfileChangeConfirmView(ProfileChangeActionMixin, OtpConfirmView):

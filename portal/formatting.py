@@ -39,3 +39,17 @@ def email_masked(email) -> str:
     local, domain = str(email).rsplit("@", 1)
     shown = local[0] + "***" + (local[-1] if len(local) > 2 else "")
     return f"{shown}@{domain}"
+
+
+def email_masked_short(email) -> str:
+    """``"budi.santoso@example.com"`` → ``"b***@e***"``: for an SMS, which must stay one plain
+    (GSM-7) segment and must not spell out a domain someone typed (an IDN domain would turn the
+    SMS into several UCS-2 segments)."""
+    if not email or "@" not in email:
+        return ""
+    local, domain = str(email).rsplit("@", 1)
+
+    def first(text):
+        return text[0] if text[:1].isascii() and text[:1].isalnum() else "*"
+
+    return f"{first(local)}***@{first(domain)}***"

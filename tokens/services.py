@@ -506,8 +506,10 @@ def sms_body(challenge: Challenge, code: str) -> str:
     minutes = max(1, settings.OTP_CODE_LIFETIME // 60)
     with override(challenge.user.language):
         action = gettext(challenge.summary.get("text", "")) % challenge.summary.get("params", {})
+        # One plain (GSM-7) segment of at most 160 characters, with the bank's name, in every
+        # language (tests/tokens/test_sms_text.py renders every purpose at its longest).
         return gettext(
-            "OTP code %(code)s for %(action)s. Valid for %(minutes)s minutes. "
+            "Bank Nusantara: OTP %(code)s for %(action)s. Valid %(minutes)s minutes. "
             "NEVER GIVE this code to anyone, including bank staff."
         ) % {"code": code, "action": action, "minutes": minutes}
 

@@ -106,8 +106,8 @@ def test_sms_text_in_customers_language(fake_twilio, issue, customer):
     challenge = issue()
     code = services.code_generator.code(challenge)
     assert fake_twilio.requests[0].form["Body"] == (
-        f"OTP code {code} for transfer Rp 1.500.000 to acct ****0017. Valid for 5 minutes. "
-        "NEVER GIVE this code to anyone, including bank staff."
+        f"Bank Nusantara: OTP {code} for transfer Rp 1.500.000 to acct ****0017. Valid 5 "
+        "minutes. NEVER GIVE this code to anyone, including bank staff."
     )
 
 
