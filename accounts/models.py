@@ -182,6 +182,10 @@ class AuditEvent(models.Model):
         TOKEN_RESYNCED = "token_resynced", _("Token resynchronised")
         TOKEN_CODE_REUSED = "token_code_reused", _("Token code used again")
         NOTICE_SENT = "notice_sent", _("Notice sent")
+        NOTICE_EMAIL_QUEUED = "notice_email_queued", _("Notice email queued")
+        NOTICE_EMAIL_SENT = "notice_email_sent", _("Notice email sent")
+        NOTICE_EMAIL_FAILED = "notice_email_failed", _("Notice email failed")
+        LOGIN_ADDRESS_LOCKED = "login_address_locked", _("Login locked for a network address")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -271,3 +275,62 @@ class ProfileChange(models.Model):
     @property
     def new_value(self):
         return self.new_phone if self.kind == self.Kind.PHONE else self.new_email
+
+
+class EmailMessage(models.Model):
+    """One security notice emailed to a customer, and what became of it (the outbox).
+
+    Written in the transaction that decides to tell the customer; the Celery task gets only
+    the row's id, claims it (pending → sending) with one conditional UPDATE and records the
+    outcome, so it is sent at most once and the audit says what really happened. The text is
+    an untranslated notice and its non-secret parameters, rendered when sent.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    # Customers are deactivated, never deleted: what they were told stays on record.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="email_messages",
+    )
+    to = models.EmailField(_("to"))
+    notice = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=8, default="id")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("email")
+        verbose_name_plural = _("emails")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Email {self.pk} {self.state}"
+
+
+class LoginAddressThrottle(models.Model):
+    """Failed logins from one network address (an IPv4 address or an IPv6 /64), counted in
+    the database so every web process sees them; too many lock the address for a while.
+
+    ``failures`` counts failed attempts in the window and attempts still being checked (each
+    is counted before its password is compared and given back if it logs in), so parallel
+    requests cannot compare more passwords than the limit.
+    """
+
+    address = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.address} {self.failures}"
