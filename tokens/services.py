@@ -181,9 +181,9 @@ def challenge_issue(
         if account_services.otp_check_lock(user=user):
             raise exceptions.OtpBlocked()
         _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now, phone=phone)
-        Challenge.objects.filter(
-            user=user, purpose=purpose, intent_digest=digest, status=Challenge.Status.PENDING
-        ).update(status=Challenge.Status.VOIDED)
+        _challenges_void(
+            Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
+        )
         challenge = _challenge_create(
             user=user,
             purpose=purpose,
@@ -213,9 +213,20 @@ def challenge_issue(
 def challenges_void_for_phone(*, user: User, phone) -> int:
     """Void the customer's pending challenges whose SMS went to ``phone`` (an old number once
     it is replaced): a code on its way there must not confirm anything any more."""
-    return Challenge.objects.filter(
-        user=user, status=Challenge.Status.PENDING, sms__to=phone
-    ).update(status=Challenge.Status.VOIDED)
+    return _challenges_void(Challenge.objects.filter(user=user, sms__to=phone))
+
+
+def _challenges_void(challenges) -> int:
+    """Void the pending ones of ``challenges``. An SMS of theirs not yet handed to the provider
+    will never go (``sms_deliver`` sends only for a pending challenge): it is marked failed
+    ("voided") rather than left waiting to be sent forever."""
+    ids = list(challenges.filter(status=Challenge.Status.PENDING).values_list("pk", flat=True))
+    SmsMessage.objects.filter(challenge_id__in=ids, status=SmsMessage.Status.PENDING).update(
+        status=SmsMessage.Status.FAILED, error_code="voided", updated_at=timezone.now()
+    )
+    return Challenge.objects.filter(pk__in=ids, status=Challenge.Status.PENDING).update(
+        status=Challenge.Status.VOIDED
+    )
 
 
 def _sms_limits_check(*, user: User, purpose: str, digest: str, now, phone) -> None:
@@ -439,11 +450,10 @@ def _rejection_record(
     reason = rejected.reason
     if reason in ("wrong_code", "code_reused"):
         challenge.attempts += 1
+        Challenge.objects.filter(pk=challenge.pk).update(attempts=challenge.attempts)
         if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
+            _challenges_void(Challenge.objects.filter(pk=challenge.pk))
             challenge.status = Challenge.Status.VOIDED
-        Challenge.objects.filter(pk=challenge.pk).update(
-            attempts=challenge.attempts, status=challenge.status
-        )
     count = account_services.otp_failure_record(
         user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
     )

@@ -236,3 +236,20 @@ def test_intent_digest_is_canonical():
     b = services.intent_digest(purpose="transfer", summary={"b": "2", "a": "1"})
     c = services.intent_digest(purpose="add_payee", summary={"a": "1", "b": "2"})
     assert a == b != c and len(a) == 64
+
+
+def test_a_voided_challenges_unsent_sms_is_marked_failed_not_left_waiting(customer, settings):
+    """Its SMS would never go (only a pending challenge's SMS is sent): it says so."""
+    settings.OTP_RESEND_COOLDOWN = 0
+    first = services.challenge_issue(
+        user=customer, purpose="transfer", summary={"r": "1"}, text="t", text_params={}
+    )  # not committed in this test: its SMS is still waiting to be sent
+    second = services.challenge_issue(
+        user=customer, purpose="transfer", summary={"r": "1"}, text="t", text_params={}
+    )
+    first_sms = SmsMessage.objects.get(challenge=first)
+    assert (first_sms.status, first_sms.error_code) == (SmsMessage.Status.FAILED, "voided")
+    assert SmsMessage.objects.get(challenge=second).status == SmsMessage.Status.PENDING
+    services.challenges_void_for_phone(user=customer, phone=customer.phone)
+    second_sms = SmsMessage.objects.get(challenge=second)
+    assert (second_sms.status, second_sms.error_code) == (SmsMessage.Status.FAILED, "voided")

@@ -18,7 +18,7 @@ def test_notice_goes_by_sms_and_email_in_the_customers_language(
     with django_capture_on_commit_callbacks(execute=True):
         message = services.notice_send(user=customer, text=TEXT, params={"destination": "****0017"})
     sms = OutboxMessage.objects.get()
-    assert sms.body == "penambahan penerima rek ****0017"  # Indonesian: the customer's language
+    assert sms.body == "tambah penerima rek ****0017"  # Indonesian: the customer's language
     assert str(sms.to) == "+6281234565678"
     assert SmsMessage.objects.get(pk=message.pk).status == SmsMessage.Status.DELIVERED
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [customer.email]
