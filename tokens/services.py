@@ -42,17 +42,21 @@ def intent_digest(*, purpose: str, summary: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# Purposes that move money: one OTP per transaction, bound to amount and payee, whatever the
-# settings say (DESIGN: "per_transaction ... default for money movement").
+# Purposes that always need their own OTP, whatever OTP_POLICY says: moving money (bound to
+# amount and payee, DESIGN: "per_transaction ... default for money movement") and changing how
+# the customer authenticates (DESIGN: "each need a fresh OTP").
 MONEY_PURPOSES = frozenset({"transfer", "corporate_payment"})
+FACTOR_PURPOSES = frozenset(
+    {"phone_change", "phone_verify", "email_change", "token_activation", "mobile_registration"}
+)
 
 
 def policy_for(purpose: str) -> str:
     """``per_transaction`` or ``per_session`` for a purpose, from ``OTP_POLICY`` at call time.
 
-    A purpose that moves money is always ``per_transaction``.
+    A purpose that moves money or changes an authenticator is always ``per_transaction``.
     """
-    if purpose in MONEY_PURPOSES:
+    if purpose in MONEY_PURPOSES | FACTOR_PURPOSES:
         return POLICY_PER_TRANSACTION
     return settings.OTP_POLICY.get(purpose, POLICY_PER_TRANSACTION)
 
@@ -340,10 +344,13 @@ def challenge_verify(
     # durable: refuses to run inside an outer transaction, which would hold back (or roll
     # back) the failure count and the consumption.
     with transaction.atomic(durable=True):
-        if account_services.otp_check_lock(user=user):
-            raise exceptions.OtpBlocked()
+        blocked = account_services.otp_check_lock(user=user)
+        # First: a resubmission of what already happened (a second tab) is answered as such,
+        # blocked or not; it runs nothing and checks no code.
         if _intent_confirmed(user=user, purpose=purpose, digest=digest):
             raise exceptions.ChallengeUsed()
+        if blocked:
+            raise exceptions.OtpBlocked()
         if code is None:
             if not session_covers(purpose=purpose, session_verified=session_verified):
                 raise exceptions.NoChallenge()

@@ -225,3 +225,24 @@ def test_nothing_after_the_money_moved_can_fail_the_confirmation(
         customer_client.post(f"/transfers/{transfer.reference}/confirm/", {"code": code})
     assert not LedgerEntry.objects.exists()
     assert Transfer.objects.get(pk=transfer.pk).status == Transfer.Status.PENDING
+
+
+def test_a_resubmission_of_a_confirmed_intent_is_answered_as_such_even_when_blocked(
+    customer, other_customer
+):
+    """Two tabs: one confirmed, then the customer got blocked (by other failures) before the
+    second tab's request took the lock: that request shows the receipt, not the block."""
+    transfer, code = sms_transfer(customer, "1500000")
+    services.transfer_confirm(transfer=transfer, code=code)
+    account_services.access_block(user=customer, kind=AccessBlock.Kind.STAFF_FLAG, reason="x")
+
+    with pytest.raises(otp_exceptions.ChallengeUsed):
+        with otp.challenge_verify(
+            user=customer, purpose=services.TRANSFER_PURPOSE,
+            summary=services.transfer_intent(transfer), code=code, challenge=transfer.challenge,
+        ):
+            raise AssertionError("the action must not run again")
+    stale = Transfer.objects.select_related("challenge", "initiated_by").get(pk=transfer.pk)
+    stale.status = Transfer.Status.PENDING  # what a request read before the other committed
+    assert services.transfer_confirm(transfer=stale, code=code).status == Transfer.Status.COMPLETED
+    assert LedgerEntry.objects.filter(transfer=transfer).count() == 2

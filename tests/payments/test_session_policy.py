@@ -131,3 +131,30 @@ def test_the_service_itself_refuses_a_per_transaction_payee_without_a_code(custo
     with pytest.raises(exceptions.NoChallenge):
         services.payee_confirm(payee=payee, code=None, session_verified=True)
     assert Payee.objects.get(pk=payee.pk).status == Payee.Status.PENDING
+
+
+@pytest.mark.parametrize("purpose", ["phone_change", "phone_verify", "email_change"])
+def test_a_change_of_authenticator_always_needs_its_own_otp(purpose, settings):
+    """DESIGN: changing the phone or email needs a fresh OTP, whatever OTP_POLICY says."""
+    from tokens import services as otp
+
+    settings.OTP_POLICY = {**settings.OTP_POLICY, purpose: "per_session"}
+    assert otp.policy_for(purpose) == "per_transaction"
+    assert not otp.session_covers(purpose=purpose, session_verified=True)
+
+
+def test_a_phone_change_in_a_verified_session_still_asks_for_a_code(
+    customer_client, customer, payee_accounts, settings, run
+):
+    settings.OTP_POLICY = {**settings.OTP_POLICY, "add_payee": "per_session", "phone_change": "per_session"}
+    payee = payee_start(customer_client, payee_accounts[0].number, "Satu")
+    assert payee_confirm_with_sms(customer_client, payee, run).status_code == 302  # verified
+    customer_client.post("/profil/phone/", {"new_phone": "+6281311112222"})
+    from accounts.models import ProfileChange
+
+    change = ProfileChange.objects.get()
+    page = customer_client.get(f"/profil/phone/{change.pk}/confirm/").content.decode()
+    assert SESSION_NOTE not in page
+    assert customer_client.post(f"/profil/phone/{change.pk}/confirm/", {}).status_code == 200
+    change.refresh_from_db()
+    assert change.state == ProfileChange.State.AWAITING_CURRENT
