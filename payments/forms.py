@@ -2,8 +2,6 @@ import re
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
-from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import BankAccount, Payee
@@ -90,7 +88,6 @@ class TransferForm(forms.Form):
             ),
             (OTHER, _("Other account number")),
         ]
-        self.fields["amount"].validators.append(MaxValueValidator(settings.TRANSFER_MAX_AMOUNT))
         self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
         self.fields["amount"].widget.input_type = "text"
 

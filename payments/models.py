@@ -115,6 +115,19 @@ class Transfer(models.Model):
     def __str__(self):
         return self.reference
 
+    # Why a transfer failed, in words for its receipt (failure_reason holds the error's code).
+    FAILURE_REASONS = {
+        "insufficient_funds": _("The balance was not enough."),
+        "transfer_limit": _("The amount was above the limit per transfer."),
+        "daily_limit": _("The amount was above your daily transfer limit."),
+        "currency_mismatch": _("The accounts hold different currencies."),
+        "currency_not_supported": _("Internet Banking transfers are in Rupiah only."),
+    }
+
+    @property
+    def failure_text(self):
+        return self.FAILURE_REASONS.get(self.failure_reason, "")
+
 
 class LedgerEntry(models.Model):
     """One leg of a transfer: a debit (negative) or a credit (positive) on one account."""

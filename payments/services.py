@@ -62,10 +62,10 @@ def transfer_create(
     if source.pk == destination.pk:
         raise exceptions.SameAccount()
     _currencies_match(source=source, destination=destination)
-    if source.balance < amount:
-        raise exceptions.InsufficientFunds()
     # Told early; checked again when the money moves (a limit may change meanwhile).
     transfer_limits_check(user=user, amount=amount)
+    if source.balance < amount:
+        raise exceptions.InsufficientFunds()
     transfer = Transfer(
         reference=_reference_new(),
         initiated_by=user,

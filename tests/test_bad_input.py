@@ -62,9 +62,9 @@ def assert_form_rejected(response, expected):
     form = response.context["form"]
     assert form.is_bound and form.errors
     for field, error in expected.items():
-        if isinstance(error, type) and issubclass(error, Exception):
+        if isinstance(error, Exception) or (isinstance(error, type) and issubclass(error, Exception)):
             with translation.override(response["Content-Language"]):
-                message = str(error())
+                message = str(error if isinstance(error, Exception) else error())
             assert message in form.non_field_errors(), form.errors.as_json()
         else:
             assert form.has_error(field or NON_FIELD_ERRORS, error), form.errors.as_json()
@@ -182,7 +182,7 @@ TRANSFER_ROWS = [
     amount_row("1.5.0", {"amount": "invalid"}, "two-dots"),
     amount_row(",", {"amount": "invalid"}, "comma-only"),
     amount_row("Rp", {"amount": "invalid"}, "rp-only"),
-    amount_row("600.000.000", {"amount": "max_value"}, "over-transfer-limit"),
+    amount_row("600.000.000", {None: payment_errors.TransferLimitExceeded(limit="Rp 500.000.000")}, "over-transfer-limit"),
     amount_row("400.000.000", {None: payment_errors.InsufficientFunds}, "over-balance"),
     amount_row(SCRIPT, {"amount": "invalid"}, "script"),
     amount_row(SQL, {"amount": "invalid"}, "sql"),

@@ -33,6 +33,11 @@ class WrongCode(OtpError):
     code = "wrong_code"
 
 
+class TokenWrongCode(WrongCode):
+    # A token shows a new code at every press: no "tries left for this code", no "Generate OTP".
+    message = _("The code is wrong. Press the button on your token and type the new code it shows.")
+
+
 class ChallengeVoided(OtpError):
     message = _(
         "Too many wrong codes: this code no longer works. Press “Generate OTP” for a new one."

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from portal.formatting import phone_masked
 
 from .exceptions import NoUsableToken
@@ -27,6 +28,8 @@ class OtpState:
         return self.sms_status in SmsMessage.FAILED_STATES
 
     sms_delayed: bool = False
+    # OTP is blocked for the customer: the page says so and offers no form.
+    blocked: bool = False
 
 
 def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
@@ -34,6 +37,11 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
     whatever the customer's confirmation method."""
     from .services import confirmation_channel
 
+    if account_selectors.otp_blocked(user=user):
+        return OtpState(
+            challenge=None, phone=phone_masked(to or user.phone), channel="", sms_status="",
+            expires_in=0, resend_in=0, blocked=True,
+        )
     phone = phone_masked(to or user.phone)
     try:
         channel = Challenge.Channel.SMS if to else confirmation_channel(user=user)

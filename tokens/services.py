@@ -481,8 +481,10 @@ def _rejection_record(
         return exceptions.OtpBlocked()
     if reason == "intent_mismatch":
         return exceptions.IntentMismatch()
-    if reason == "code_reused" and challenge.status != Challenge.Status.VOIDED:
+    if reason == "code_reused":
         return exceptions.TokenCodeReused()
+    if challenge.channel == Challenge.Channel.HARDWARE_TOKEN:
+        return exceptions.TokenWrongCode()
     if challenge.status == Challenge.Status.VOIDED:
         return exceptions.ChallengeVoided()
     return exceptions.WrongCode(remaining=settings.OTP_MAX_ATTEMPTS - challenge.attempts)

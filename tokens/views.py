@@ -17,6 +17,7 @@ from accounts.views import client_ip
 from portal.exceptions import CustomerError
 
 from . import hardware, selectors, services
+from .exceptions import OtpError
 from .forms import OtpForm, TokenActivationForm
 from .models import OutboxMessage
 
@@ -107,7 +108,13 @@ class OtpConfirmView(OtpActionMixin, FormView):
         try:
             self.confirm(self.action, code)
         except self.handled_errors as exc:
-            form.add_error("code", str(exc))
+            self.action.refresh_from_db()
+            if not self.is_pending(self.action):
+                # Refused for good (a limit, the balance): the receipt says what happened.
+                messages.error(self.request, str(exc))
+                return redirect(self.get_done_url(self.action))
+            # Only a problem with the code belongs under the code field.
+            form.add_error("code" if isinstance(exc, OtpError) else None, str(exc))
             return self.form_invalid(form)
         if code is not None:
             services.session_verified(request=self.request, device=device)

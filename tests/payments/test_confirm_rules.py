@@ -246,3 +246,44 @@ def test_a_resubmission_of_a_confirmed_intent_is_answered_as_such_even_when_bloc
     stale.status = Transfer.Status.PENDING  # what a request read before the other committed
     assert services.transfer_confirm(transfer=stale, code=code).status == Transfer.Status.COMPLETED
     assert LedgerEntry.objects.filter(transfer=transfer).count() == 2
+
+
+def test_a_blocked_customers_confirm_page_says_so_and_offers_no_form(
+    customer_client, customer, other_customer
+):
+    transfer, _ = sms_transfer(customer, "1500000")
+    account_services.access_block(user=customer, kind=AccessBlock.Kind.OTP_FAILURES, reason="5")
+    page = customer_client.get(f"/transfers/{transfer.reference}/confirm/").content.decode()
+    assert in_indonesian(otp_exceptions.OtpBlocked()) in page
+    assert 'name="code"' not in page and "otp-issue" not in page
+
+
+def test_a_transfer_refused_for_good_at_confirmation_goes_to_its_receipt_with_the_reason(
+    customer_client, customer, other_customer, settings
+):
+    """Not a problem with the code: the customer is not left on a live OTP form with the
+    message under the code field; the receipt says it failed, why, and that nothing moved."""
+    transfer, code = sms_transfer(customer, "3000000")
+    settings.TRANSFER_DAILY_LIMIT = 2_000_000
+    response = customer_client.post(
+        f"/transfers/{transfer.reference}/confirm/", {"code": code}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == f"/transfers/{transfer.reference}/"
+    page = response.content.decode()
+    assert "Rp 2.000.000" in page  # the refusal, with the amounts, as a message
+    with translation.override("id"):
+        assert str(Transfer.FAILURE_REASONS["daily_limit"]) in page
+    assert 'name="code"' not in page
+    assert not LedgerEntry.objects.exists()
+
+
+def test_the_limit_per_transfer_is_told_in_rupiah_on_the_form(customer_client, customer, settings):
+    settings.TRANSFER_MAX_AMOUNT = 5_000_000
+    response = customer_client.post(
+        "/transfers/new/",
+        {"source": BankAccount.objects.get(number="1001000011").pk, "destination": "1001000029",
+         "amount": "5.000.001"},
+    )
+    assert response.status_code == 200
+    assert "Rp 5.000.000" in response.content.decode()
+    assert not Transfer.objects.exists()

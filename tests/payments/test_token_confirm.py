@@ -69,3 +69,13 @@ def test_lost_token_confirms_nothing_until_staff_switch_sms_on(customer_client, 
     User.objects.filter(pk=token_user.pk).update(confirmation_method="sms")
     page = customer_client.get(f"/transfers/{transfer.reference}/confirm/").content.decode()
     assert "otp-issue" in page
+
+
+def test_a_token_user_is_never_told_to_press_generate_otp(customer_client, token_user, other_customer):
+    transfer = new_transfer(token_user)
+    url = f"/transfers/{transfer.reference}/confirm/"
+    wrong = f"{(int(HOTP.at(0)) + 1) % 10**6:06d}"
+    for _ in range(4):  # past the three tries a challenge allows
+        page = customer_client.post(url, {"code": wrong}).content.decode()
+        assert text(exceptions.TokenWrongCode) in page
+        assert "Generate OTP" not in page and "otp-issue" not in page
