@@ -48,6 +48,14 @@ class CurrencyNotSupported(PaymentError):
     code = "currency_not_supported"
 
 
+class LookupLimitReached(PaymentError):
+    message = _(
+        "You have reached today's limit of new destination accounts. Use a saved payee or one "
+        "of your own accounts, or try again tomorrow."
+    )
+    code = "lookup_limit"
+
+
 class TransferLimitExceeded(PaymentError):
     message = _("The amount is above the limit of %(limit)s per transfer.")
     code = "transfer_limit"

@@ -74,10 +74,21 @@ class Payee(models.Model):
         return self.nickname
 
 
+class TransferQuerySet(models.QuerySet):
+    def started(self):
+        """Transfers the customer went on with (a draft only showed whom an account is for)."""
+        return self.exclude(status=Transfer.Status.DRAFT)
+
+
 class Transfer(models.Model):
-    """A movement of money between two accounts of the bank, confirmed with an OTP."""
+    """A movement of money between two accounts of the bank, confirmed with an OTP.
+
+    It starts as a *draft*: the confirmation page shows the recipient's name, and a draft
+    nobody went on with (no "Generate OTP", no code) is listed nowhere and is discarded.
+    """
 
     class Status(models.TextChoices):
+        DRAFT = "draft", _("Not started")
         PENDING = "pending", _("Waiting for confirmation")
         COMPLETED = "completed", _("Completed")
         FAILED = "failed", _("Failed")
@@ -92,13 +103,15 @@ class Transfer(models.Model):
     amount = models.DecimalField(max_digits=18, decimal_places=2)
     currency = models.CharField(max_length=3, default="IDR")
     description = models.CharField(max_length=100, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     failure_reason = models.CharField(max_length=100, blank=True)
     challenge = models.ForeignKey(
         "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TransferQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -127,6 +140,23 @@ class Transfer(models.Model):
     @property
     def failure_text(self):
         return self.FAILURE_REASONS.get(self.failure_reason, "")
+
+
+class DestinationLookup(models.Model):
+    """A customer was shown who holds an account that is neither theirs nor a saved payee
+    (the name on a confirmation page): counted per day, so names cannot be harvested."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="destination_lookups"
+    )
+    account = models.ForeignKey(BankAccount, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.user_id} → {self.account_id}"
 
 
 class LedgerEntry(models.Model):

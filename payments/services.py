@@ -1,6 +1,7 @@
 """Writes of payments: transfers and payees, each confirmed with an OTP through ``tokens``."""
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from tokens import services as otp
 from tokens.models import Challenge
 
 from . import exceptions
-from .models import BankAccount, LedgerEntry, Payee, Transfer
+from .models import BankAccount, DestinationLookup, LedgerEntry, Payee, Transfer
 
 TRANSFER_PURPOSE = "transfer"
 PAYEE_PURPOSE = "add_payee"
@@ -52,11 +53,51 @@ def _currencies_match(
         raise exceptions.CurrencyNotSupported()
 
 
+def _midnight(now=None):
+    """Today's start in Asia/Jakarta (WIB): daily limits count from it."""
+    return timezone.localtime(now or timezone.now()).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+
+def destination_lookup_record(*, user: User, account: BankAccount) -> None:
+    """Count that ``user`` is about to be shown who holds ``account``; refuse past the day's
+    limit (``TRANSFER_LOOKUP_DAILY_LIMIT`` different accounts since midnight WIB).
+
+    The customer's own accounts and confirmed payees are not look-ups, nor is an account
+    already looked up today. Counted under the customer's row lock, so parallel requests
+    cannot pass the limit together.
+    """
+    if account.owner_id == user.pk or Payee.objects.filter(
+        owner=user, account=account, status=Payee.Status.ACTIVE
+    ).exists():
+        return
+    User.objects.select_for_update().only("pk").get(pk=user.pk)
+    today = DestinationLookup.objects.filter(user=user, created_at__gte=_midnight())
+    if today.filter(account=account).exists():
+        return
+    if today.values("account").distinct().count() >= settings.TRANSFER_LOOKUP_DAILY_LIMIT:
+        raise exceptions.LookupLimitReached()
+    DestinationLookup.objects.create(user=user, account=account)
+
+
+def _drafts_discard(*, user: User) -> int:
+    """Delete the customer's drafts older than a code's lifetime: a look-up that went no
+    further leaves nothing behind."""
+    stale = timezone.now() - timedelta(seconds=settings.OTP_CODE_LIFETIME)
+    deleted, _ = Transfer.objects.filter(
+        initiated_by=user, status=Transfer.Status.DRAFT, created_at__lt=stale
+    ).delete()
+    return deleted
+
+
 @transaction.atomic
 def transfer_create(
     *, user: User, source: BankAccount, destination: BankAccount, amount: Decimal, description: str
 ) -> Transfer:
-    """Record a transfer waiting for its OTP; nothing moves until ``transfer_confirm``."""
+    """Record a draft transfer: its confirmation page shows the recipient. Nothing moves until
+    ``transfer_confirm``; it becomes pending when the customer goes on (Generate OTP, or a
+    token code), and a draft nobody went on with is discarded."""
     if source.owner_id != user.pk:
         raise exceptions.AccountNotFound()
     if source.pk == destination.pk:
@@ -66,7 +107,10 @@ def transfer_create(
     transfer_limits_check(user=user, amount=amount)
     if source.balance < amount:
         raise exceptions.InsufficientFunds()
+    _drafts_discard(user=user)
+    destination_lookup_record(user=user, account=destination)
     transfer = Transfer(
+        status=Transfer.Status.DRAFT,
         reference=_reference_new(),
         initiated_by=user,
         source=source,
@@ -93,7 +137,9 @@ def transfer_intent(transfer: Transfer) -> dict:
 
 @transaction.atomic
 def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
-    """Send an OTP for this transfer: the SMS names the amount and the masked destination."""
+    """Send an OTP for this transfer: the SMS names the amount and the masked destination.
+    A draft becomes pending: the customer went on."""
+    _draft_start(transfer)
     if transfer.status != Transfer.Status.PENDING:
         raise exceptions.NotPending()
     challenge = otp.challenge_issue(
@@ -111,6 +157,14 @@ def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
     return challenge
 
 
+def _draft_start(transfer: Transfer) -> None:
+    """draft → pending (once), when the customer goes on with it."""
+    if Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.DRAFT).update(
+        status=Transfer.Status.PENDING
+    ):
+        transfer.status = Transfer.Status.PENDING
+
+
 def transfer_confirm(
     *, transfer: Transfer, code: str | None, session_verified: bool = False
 ) -> Transfer:
@@ -120,6 +174,7 @@ def transfer_confirm(
     moving money again or counting anything against the customer. If the balance or a
     transfer limit no longer allows it, nothing moves and it is marked failed.
     """
+    _draft_start(transfer)  # a token user goes on by typing a code
     try:
         _pending_confirm(
             user=transfer.initiated_by,
@@ -188,10 +243,8 @@ def transfer_limits_check(*, user: User, amount: Decimal, now=None) -> None:
     limit = Decimal(settings.TRANSFER_MAX_AMOUNT)
     if amount > limit:
         raise exceptions.TransferLimitExceeded(limit=rupiah(limit))
-    now = now or timezone.now()
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     used = Transfer.objects.filter(
-        initiated_by=user, status=Transfer.Status.COMPLETED, completed_at__gte=midnight
+        initiated_by=user, status=Transfer.Status.COMPLETED, completed_at__gte=_midnight(now)
     ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
     daily = Decimal(settings.TRANSFER_DAILY_LIMIT)
     if used + amount > daily:
@@ -259,6 +312,7 @@ def payee_create(*, user: User, account: BankAccount, nickname: str) -> Payee:
         raise exceptions.SameAccount()
     if Payee.objects.filter(owner=user, account=account, status=Payee.Status.ACTIVE).exists():
         raise exceptions.PayeeExists()
+    destination_lookup_record(user=user, account=account)  # its page shows the holder's name
     payee = Payee(owner=user, account=account, nickname=nickname)
     payee.full_clean()
     payee.save()

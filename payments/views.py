@@ -55,7 +55,7 @@ class TransferConfirmView(TransferActionMixin, OtpConfirmView):
     purpose = services.TRANSFER_PURPOSE
 
     def is_pending(self, action):
-        return action.status == Transfer.Status.PENDING
+        return action.status in (Transfer.Status.DRAFT, Transfer.Status.PENDING)
 
     def confirm(self, action, code):
         return services.transfer_confirm(
@@ -86,8 +86,10 @@ class TransferListView(LoginRequiredMixin, ListView):
     paginate_by = 20
 
     def get_queryset(self):
-        return Transfer.objects.filter(initiated_by=self.request.user).select_related(
-            "source", "destination__owner"
+        return (
+            Transfer.objects.started()
+            .filter(initiated_by=self.request.user)
+            .select_related("source", "destination__owner")
         )
 
 

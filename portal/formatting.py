@@ -53,3 +53,8 @@ def email_masked_short(email) -> str:
         return text[0] if text[:1].isascii() and text[:1].isalnum() else "*"
 
     return f"{first(local)}***@{first(domain)}***"
+
+
+def name_masked(name: str) -> str:
+    """``"Siti Rahayu"`` → ``"Si** Ra****"``: enough to recognise the person one meant."""
+    return " ".join(word[:2] + "*" * max(0, len(word) - 2) for word in str(name).split())

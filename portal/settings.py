@@ -4,16 +4,19 @@
 
 * ``development`` (the default, what ``make run`` uses): DEBUG on, SQLite, a filesystem
   Celery broker that needs no server, SMS written to the outbox page. Needs no variables.
-* ``production``: DEBUG off, and it refuses to start without its secrets
-  (``SECRET_KEY``, ``OTP_SMS_KEY``, ``DATABASE_URL``, ``ALLOWED_HOSTS``, Twilio credentials).
+* ``production``: DEBUG off (refused if turned on), and it refuses to start unless every
+  secret is present and well formed (``SECRET_KEY``, ``OTP_SMS_KEY``, ``TOKEN_SEED_KEYS``,
+  ``DATABASE_URL``, ``ALLOWED_HOSTS``, Twilio credentials, an https ``PORTAL_BASE_URL``).
 
 Every limit of the OTP core is a setting with the default from DESIGN.md; code reads them at
 call time, never at import.
 """
 
+import re
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -27,17 +30,42 @@ PRODUCTION = PORTAL_ENV == "production"
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
-def _secret(name, dev_default):
-    """A secret: required in production, a fixed throw-away value in development."""
-    if PRODUCTION:
-        return env.str(name)
-    return env.str(name, default=dev_default)
+def _secret(name, dev_default, *, valid=None, rule="must not be empty"):
+    """A secret: in production present, not blank, not the development value and ``valid``
+    (else the portal does not start; the message names the variable and the rule, never the
+    value); in development a fixed throw-away value."""
+    if not PRODUCTION:
+        return env.str(name, default=dev_default)
+    value = env.str(name, default="").strip()
+    if not value or value == dev_default or (valid is not None and not valid(value)):
+        raise ImproperlyConfigured(f"{name} is required in production and {rule}")
+    return value
+
+
+def _fernet_keys_valid(keys) -> bool:
+    from cryptography.fernet import Fernet
+
+    try:
+        for key in keys:
+            Fernet(key)
+    except ValueError:  # binascii.Error is a ValueError
+        return False
+    return bool(keys)
 
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
-SECRET_KEY = _secret("SECRET_KEY", "dev-only-secret-key-not-for-production-0123456789abcdef")
+if PRODUCTION and DEBUG:
+    # DEBUG shows settings and tracebacks to anyone and unlocks the demo commands.
+    raise ImproperlyConfigured("DEBUG must be off in production (PORTAL_ENV=production)")
+SECRET_KEY = _secret(
+    "SECRET_KEY",
+    "dev-only-secret-key-not-for-production-0123456789abcdef",
+    # Django's own test of a strong key (check --deploy, security.W009).
+    valid=lambda key: len(key) >= 50 and len(set(key)) >= 5 and not key.startswith("django-"),
+    rule="must be at least 50 characters, varied, and not a django-insecure- key",
+)
 ALLOWED_HOSTS = (
-    env.list("ALLOWED_HOSTS")
+    [host.strip() for host in _secret("ALLOWED_HOSTS", "").split(",") if host.strip()]
     if PRODUCTION
     else env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 )
@@ -66,6 +94,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.IndonesianFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -101,7 +130,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL")
+    "default": environ.Env.db_url_config(_secret("DATABASE_URL", ""))
     if PRODUCTION
     else env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
@@ -123,6 +152,14 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+# A Redis that accepts connections and never answers must not hang a request: the cache and
+# the Celery broker give up after this many seconds (the session falls back to the database;
+# "Generate OTP" says the SMS cannot be sent now).
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_timeout=REDIS_SOCKET_TIMEOUT, socket_connect_timeout=REDIS_SOCKET_TIMEOUT
+    )
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -174,7 +211,14 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+# Preloading is hard to undo (browsers ship the list for months): the bank opts in.
+# check --deploy's security.W021 asks for it and is silenced below while it is off.
+SECURE_HSTS_PRELOAD = PRODUCTION and env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed when they are the
+# direct peer (accounts.views.client_ip). Production defaults to a proxy on the same host.
+TRUSTED_PROXIES = env.list(
+    "TRUSTED_PROXIES", default=["127.0.0.1", "::1"] if PRODUCTION else []
+)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -199,13 +243,25 @@ AXES_COOLOFF_TIME = None
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "accounts.services.login_username_normalise"
+# What axes stores and counts: the User ID when it names a user, else a keyed hash of what
+# was typed (it may be a password typed into the wrong field).
+AXES_USERNAME_CALLABLE = "accounts.services.login_throttle_username"
+# Masked in axes' stored POST data and in its log lines (axes' default, kept on purpose).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # axes.W006 asks to lock by IP too; the bank's rule is per User ID (an IP lock would let one
 # customer behind a carrier NAT lock out thousands), so the warning is silenced on purpose.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"] + ([] if SECURE_HSTS_PRELOAD else ["security.W021"])
+AXES_CLIENT_IP_CALLABLE = "accounts.views.client_ip"
+# Password spraying (many User IDs, one password, one address) is stopped per network address
+# (IPv4 address or IPv6 /64): more than LOGIN_ADDRESS_FAILURE_LIMIT failed logins within
+# LOGIN_ADDRESS_WINDOW seconds lock the address for LOGIN_ADDRESS_COOLOFF seconds. Counted in
+# the database (accounts.LoginAddressThrottle), so every web process sees the same count.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
+LOGIN_ADDRESS_WINDOW = env.int("LOGIN_ADDRESS_WINDOW", default=15 * 60)
+LOGIN_ADDRESS_COOLOFF = env.int("LOGIN_ADDRESS_COOLOFF", default=15 * 60)
 
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
@@ -254,14 +310,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# A request must not hang when the broker is down: publish fails fast and the page says so.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A request must not hang when the broker is down or silent: publish fails fast (one retry,
+# each try bounded by REDIS_SOCKET_TIMEOUT) and the page says so.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
 
 # --- OTP core (tokens) --------------------------------------------------------------------
-OTP_SMS_KEY = _secret("OTP_SMS_KEY", "dev-only-otp-key-0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+OTP_SMS_KEY = _secret(
+    "OTP_SMS_KEY",
+    "dev-only-otp-key-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    valid=lambda key: len(key) >= 32,
+    rule="must be at least 32 characters (the HMAC key every SMS code is derived with)",
+)
 OTP_CODE_DIGITS = 6
 OTP_CODE_LIFETIME = env.int("OTP_CODE_LIFETIME", default=5 * 60)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Socket timeouts: a silent Redis fails the publish (kombu OperationalError) instead of
+    # hanging. Visibility timeout: a task a dead worker held comes back while its code is still
+    # worth sending (Redis' default is an hour); every countdown (retries) must stay below it,
+    # or Redis hands the waiting task to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=OTP_CODE_LIFETIME),
+    }
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=3)
 OTP_MAX_CONSECUTIVE_FAILURES = env.int("OTP_MAX_CONSECUTIVE_FAILURES", default=5)
 OTP_RESEND_COOLDOWN = env.int("OTP_RESEND_COOLDOWN", default=60)
@@ -273,16 +345,29 @@ OTP_SMS_GLOBAL_ALARM = env.int("OTP_SMS_GLOBAL_ALARM", default=600)
 OTP_SMS_GLOBAL_WINDOW = env.int("OTP_SMS_GLOBAL_WINDOW", default=60)
 # Fernet keys sealing hardware-token seeds at rest (first one seals, all unseal: rotation by
 # putting a new key first). Not the SECRET_KEY; required in production.
+_DEV_TOKEN_SEED_KEY = "gCKYCw1YOsVFGvhx85bk6ElKDEG9l-AvnIGYI2h12vE="  # public: development only
 TOKEN_SEED_KEYS = (
-    env.list("TOKEN_SEED_KEYS")
+    [
+        key.strip()
+        for key in _secret(
+            "TOKEN_SEED_KEYS",
+            _DEV_TOKEN_SEED_KEY,
+            valid=lambda keys: _DEV_TOKEN_SEED_KEY not in keys
+            and _fernet_keys_valid([key.strip() for key in keys.split(",")]),
+            rule="must be comma-separated Fernet keys (Fernet.generate_key()), not the demo key",
+        ).split(",")
+    ]
     if PRODUCTION
-    else env.list("TOKEN_SEED_KEYS", default=["gCKYCw1YOsVFGvhx85bk6ElKDEG9l-AvnIGYI2h12vE="])
+    else env.list("TOKEN_SEED_KEYS", default=[_DEV_TOKEN_SEED_KEY])
 )
 TOKEN_HOTP_WINDOW = env.int("TOKEN_HOTP_WINDOW", default=10)
 TOKEN_RESYNC_WINDOW = env.int("TOKEN_RESYNC_WINDOW", default=1000)
 TOKEN_TOTP_TOLERANCE = env.int("TOKEN_TOTP_TOLERANCE", default=1)
 TOKEN_MIN_SEED_BYTES = 16  # RFC 4226 §4: at least 128 bits
 TOKEN_IMPORT_MAX_BYTES = env.int("TOKEN_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+# PBKDF2 rounds a password-encrypted PSKC file may ask for; checked before deriving (a
+# file asking for billions would hold a web worker for hours).
+TOKEN_PSKC_MAX_PBKDF2_ITERATIONS = env.int("TOKEN_PSKC_MAX_PBKDF2_ITERATIONS", default=10_000_000)
 # per_transaction: every action needs its own OTP; per_session: one OTP per login session.
 OTP_POLICY = {
     "transfer": "per_transaction",
@@ -297,7 +382,12 @@ OTP_POLICY = {
 }
 # Where customers reach the portal: links in emails (the new-email verification) start here.
 PORTAL_BASE_URL = (
-    env.str("PORTAL_BASE_URL")
+    _secret(
+        "PORTAL_BASE_URL",
+        "",
+        valid=lambda url: url.startswith("https://"),
+        rule="must be the https:// address customers reach the portal at",
+    )
     if PRODUCTION
     else env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 )
@@ -311,12 +401,18 @@ if PRODUCTION and SMS_BACKEND == "outbox":
     # The outbox writes every OTP into the database: it plays the phone in development only.
     raise RuntimeError("SMS_BACKEND=outbox is for development; production sends with twilio")
 SMS_OUTBOX_PAGE = env.bool("SMS_OUTBOX_PAGE", default=DEBUG) and not PRODUCTION
-SMS_NOTICE_VALIDITY = env.int("SMS_NOTICE_VALIDITY", default=24 * 60 * 60)
+# How long Twilio may try to deliver a notice SMS (no code in it); Twilio accepts 1 to 36000.
+SMS_NOTICE_VALIDITY = env.int("SMS_NOTICE_VALIDITY", default=10 * 60 * 60)
 SMS_DELAYED_AFTER = env.int("SMS_DELAYED_AFTER", default=20)  # seconds before "SMS tertunda"
 SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=4)
 SMS_SEND_RETRY_BASE = env.float("SMS_SEND_RETRY_BASE", default=2.0)
 SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
-TWILIO_ACCOUNT_SID = _secret("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
+TWILIO_ACCOUNT_SID = _secret(
+    "TWILIO_ACCOUNT_SID",
+    "AC00000000000000000000000000000000",
+    valid=lambda sid: re.fullmatch(r"AC[0-9a-fA-F]{32}", sid) is not None,
+    rule="must be AC followed by 32 hexadecimal digits",
+)
 TWILIO_AUTH_TOKEN = _secret("TWILIO_AUTH_TOKEN", "dev-only-twilio-auth-token")
 TWILIO_FROM = env.str("TWILIO_FROM", default="" if PRODUCTION else "+15005550006")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
@@ -355,5 +451,10 @@ LOGGING = {
 # them; enforced in payments.services under the customer's and the accounts' locks.
 TRANSFER_MAX_AMOUNT = env.int("TRANSFER_MAX_AMOUNT", default=500_000_000)
 TRANSFER_DAILY_LIMIT = env.int("TRANSFER_DAILY_LIMIT", default=1_000_000_000)
+# Different accounts of other people a customer may be shown the holder of, per day (WIB):
+# showing the name before confirming is right, harvesting names is not.
+TRANSFER_LOOKUP_DAILY_LIMIT = env.int("TRANSFER_LOOKUP_DAILY_LIMIT", default=20)
+# Show recipients' names partly masked ("Si** Ra****") on confirmation pages.
+RECIPIENT_NAME_MASKED = env.bool("RECIPIENT_NAME_MASKED", default=False)
 # The one currency Internet Banking moves: the limits above, the SMS and the statement are in it.
 TRANSFER_CURRENCY = "IDR"

@@ -19,6 +19,7 @@ def history(customer, other_customer):
             destination=BankAccount.objects.get(number="1002000017" if n % 2 else "1001000029"),
             amount=Decimal(1000 + n), description=f"n{n}",
         )
+        services._draft_start(transfer)
         services._transfer_execute(transfer)
     return transfer
 

@@ -100,8 +100,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        if not settings.DEBUG:
-            raise CommandError("Demo data has public passwords: it loads only with DEBUG on.")
+        if settings.PRODUCTION or not settings.DEBUG:
+            # Production never, whatever DEBUG says (the settings refuse DEBUG there too).
+            raise CommandError(
+                "Demo data has public passwords: it loads only with DEBUG on, never in production."
+            )
         with transaction.atomic():
             for spec in DEMO_CUSTOMERS:
                 user, created = User.objects.get_or_create(
