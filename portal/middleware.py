@@ -3,7 +3,28 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+
+
+class NoStoreMiddleware:
+    """No page of the portal is kept by a browser or a proxy: every response a view or a
+    middleware gives gets ``Cache-Control: no-store`` (with Django's ``never_cache`` set:
+    max-age=0, no-cache, must-revalidate, private).
+
+    Every page of a logged-in customer or member of staff shows account data, and the login
+    page is where a shared computer's Back button would lead; one default, rather than a
+    decorator on each view, covers the pages nobody remembered. Static files do not pass here
+    (WhiteNoise, placed before this, answers them itself with its own caching).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
 
 
 class IndonesianFirstMiddleware:
