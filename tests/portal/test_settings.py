@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
     "SECRET_KEY": "x" * 30 + "-production-secret-key-with-enough-entropy-0123456789",
-    "OTP_SMS_KEY": "production-otp-key",
+    "OTP_SMS_KEY": "production-otp-key-0123456789abcdef-0123456789",  # at least 32 characters
     "DATABASE_URL": "sqlite:////tmp/portal-check.sqlite3",
     "ALLOWED_HOSTS": "ibank.example.co.id",
     "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",

@@ -12,8 +12,11 @@ class Command(BaseCommand):
         parser.add_argument("serial")
 
     def handle(self, *args, serial, **options):
-        if not settings.DEBUG:
-            raise CommandError("token_code plays a customer's token: it works only with DEBUG on.")
+        if settings.PRODUCTION or not settings.DEBUG:
+            # Production never, whatever DEBUG says (the settings refuse DEBUG there too).
+            raise CommandError(
+                "token_code plays a customer's token: only with DEBUG on, never in production."
+            )
         token = HardwareToken.objects.filter(serial=serial_normalise(serial)).first()
         if token is None:
             raise CommandError(f"{serial}: no such token")
