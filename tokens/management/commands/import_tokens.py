@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from tokens.hardware import ImportRefused, tokens_import
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, password, psk, **options):
         path = Path(file)
         if not path.is_file():
-            raise CommandError(f"{file}: no such file")
+            raise CommandError(_("%(file)s: no such file") % {"file": file})
         try:
             report = tokens_import(
                 source=str(path),
@@ -29,9 +30,17 @@ class Command(BaseCommand):
         except ImportRefused as refused:
             for line in refused.report.skipped + refused.report.problems:
                 self.stderr.write(line)
-            raise CommandError(f"{path.name}: nothing imported") from None
+            # The service speaks to staff in the admin too; only here are there options to name.
+            if any(problem.code == "encrypted" for problem in refused.report.problems):
+                self.stderr.write(
+                    _("Give the file's password with --password or its pre-shared key with --psk.")
+                )
+            raise CommandError(_("%(file)s: nothing imported") % {"file": path.name}) from None
         for line in report.skipped:
             self.stdout.write(line)
         self.stdout.write(
-            self.style.SUCCESS(f"{path.name}: {len(report.imported)} tokens imported into stock")
+            self.style.SUCCESS(
+                _("%(file)s: %(count)s tokens imported into stock")
+                % {"file": path.name, "count": len(report.imported)}
+            )
         )
