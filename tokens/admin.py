@@ -58,6 +58,14 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/tokens/hardwaretoken/change_form.html"
     change_list_template = "admin/tokens/hardwaretoken/change_list.html"
 
+    def get_search_results(self, request, queryset, search_term):
+        """Also find a serial however it is typed ("12-3456-7890" finds 1234567890)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        serial = hardware.serial_normalise(search_term)
+        if serial and serial != search_term:
+            results |= queryset.filter(serial__contains=serial)
+        return results, may_have_duplicates
+
     @admin.display(description=_("holder"), ordering="user__user_id")
     def holder(self, obj):
         return obj.user.user_id if obj.user_id else "-"

@@ -3,6 +3,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import hardware
+
 
 class OtpForm(forms.Form):
     """The "One Time Password" field: 6 (or 8) ASCII digits, spaces and dashes tolerated."""
@@ -112,8 +114,8 @@ class TokenActivationForm(OtpForm):
             ) from None
 
     def clean_serial(self):
-        serial = re.sub(r"[\s\-]", "", self.cleaned_data["serial"]).upper()
-        if not re.fullmatch(r"[0-9A-Z]{4,32}", serial, flags=re.ASCII):
+        serial = hardware.serial_normalise(self.cleaned_data["serial"])
+        if not hardware.serial_typable(serial):
             raise forms.ValidationError(self.error_messages["invalid_serial"], code="invalid_serial")
         return serial
 

@@ -8,6 +8,7 @@ challenge. The OATH arithmetic is django-otp's (``django_otp.oath``).
 import binascii
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -430,7 +431,7 @@ def _token_from_key(key, algorithm, batch, *, given: str | None) -> HardwareToke
             gettext("its secret of %(length)s bytes is too short (at least %(min)s)")
             % {"length": len(secret), "min": settings.TOKEN_MIN_SEED_BYTES},
         )
-    serial = (key.serial or "").strip().upper()
+    serial = serial_normalise(key.serial)
     if not serial:
         raise _KeyProblem("no_serial", gettext("it has no serial number"))
     max_length = HardwareToken._meta.get_field("serial").max_length
@@ -439,6 +440,14 @@ def _token_from_key(key, algorithm, batch, *, given: str | None) -> HardwareToke
             "serial_too_long",
             gettext("its serial has %(length)s characters, more than %(max)s")
             % {"length": len(serial), "max": max_length},
+        )
+    if not serial_typable(serial):
+        # Activation could never find it: the customer types letters and digits only.
+        raise _KeyProblem(
+            "serial_invalid",
+            gettext(
+                "its serial cannot be typed at activation: letters and digits only, at least 4"
+            ),
         )
     digits = key.response_length or 6
     if digits not in (6, 8):
@@ -629,9 +638,24 @@ def _staff_check(*, actor: User, permission: str) -> None:
         )
 
 
-def serial_normalise(serial: str) -> str:
-    """The serial as printed on the token, however typed: spaces and dashes go, upper case."""
-    return re.sub(r"[\s\-]", "", serial or "").upper()
+def serial_normalise(serial: str | None) -> str:
+    """The serial as stored, however it is written: as printed on the back of the token or in
+    a vendor file (dashes, spaces), typed on a phone (full-width characters, a no-break space,
+    an en dash) or in lower case.
+
+    The one function for every serial that comes in: PSKC import, activation, the admin's
+    search and ``manage.py token_code``; migration tokens 0010 holds a frozen copy.
+    """
+    text = unicodedata.normalize("NFKC", serial or "")
+    return "".join(
+        c for c in text if not (c.isspace() or unicodedata.category(c) == "Pd")
+    ).upper()
+
+
+def serial_typable(serial: str) -> bool:
+    """True if a customer can type this stored serial at activation: 4 to 32 ASCII letters
+    and digits (the activation form's rule, and the serial column's length)."""
+    return re.fullmatch(r"[0-9A-Z]{4,32}", serial, flags=re.ASCII) is not None
 
 
 def token_assign(
