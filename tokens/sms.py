@@ -20,6 +20,8 @@ BACKENDS = {
 # Twilio error codes that no retry can fix: invalid number, unsubscribed, not a mobile number.
 TWILIO_PERMANENT_CODES = {21211, 21610, 21614}
 TWILIO_TOO_MANY_REQUESTS = 20429
+# Twilio's ValidityPeriod, in seconds: it refuses a message that asks for more (or less).
+TWILIO_VALIDITY_MIN, TWILIO_VALIDITY_MAX = 1, 36000
 
 
 class SmsError(Exception):
@@ -99,6 +101,9 @@ class TwilioBackend:
             TwilioServiceException,
         )
 
+        # Never longer than asked (a code's SMS must not outlive the code), never outside
+        # what Twilio accepts: a notice validity set to a day would have every notice refused.
+        validity_period = min(max(validity_period, TWILIO_VALIDITY_MIN), TWILIO_VALIDITY_MAX)
         params = {"to": to, "body": body, "validity_period": validity_period}
         if settings.TWILIO_MESSAGING_SERVICE_SID:
             params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
