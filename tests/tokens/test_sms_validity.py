@@ -27,11 +27,13 @@ def posted_validity(fake_twilio) -> int:
 
 def code_sms(user, capture, *, delay=0):
     """Issue a transfer code; its SMS goes out ``delay`` seconds later (a queue, a retry)."""
-    with time_machine.travel("2026-12-01 08:00:00+00:00", tick=False):
-        with capture(execute=False) as callbacks:
-            challenge = services.challenge_issue(
-                user=user, purpose="transfer", summary=SUMMARY, text=TEXT, text_params=PARAMS
-            )
+    with (
+        time_machine.travel("2026-12-01 08:00:00+00:00", tick=False),
+        capture(execute=False) as callbacks,
+    ):
+        challenge = services.challenge_issue(
+            user=user, purpose="transfer", summary=SUMMARY, text=TEXT, text_params=PARAMS
+        )
     with time_machine.travel(challenge.created_at + timedelta(seconds=delay), tick=False):
         for callback in callbacks:
             callback()
