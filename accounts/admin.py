@@ -1,98 +1,79 @@
-"""The staff side: admin site with TOTP, customer search and overview, flag/unblock, audit log.
+"""The staff side: customer search and page, flag/unblock, changes of phone or email asked
+for a supervisor's approval, the audit log. (The site itself: ``accounts.admin_site``.)
 
-The admin is a view layer: it may read the models of ``tokens`` and ``payments`` to show a
-customer on one page; every write goes through ``accounts.services``, which checks the
+The admin is a view layer: every write goes through ``accounts.services``, which checks the
 actor's permissions again. Staff never see password hashes, session keys or OTP secrets:
-customers are shown through a page of our own, not a model form.
+customers are shown through a page of our own, not a model form. What other apps hold about
+a customer (tokens: SMS; payments: accounts and transfers) they add to this page themselves
+(``CustomerAdmin.page_parts``, ``CustomerAdmin.lookups``), since they depend on accounts and
+accounts imports nothing of theirs.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import phonenumbers
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
-from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from payments.models import BankAccount, Transfer
 from portal.admin import ReadOnlyAdminMixin
-from portal.formatting import phone_masked
-from tokens.models import SmsMessage
+from portal.exceptions import CustomerError
+from portal.formatting import email_masked, phone_masked
 
 from . import selectors, services
-from .exceptions import StaffError
 from .forms import (
     AccessFlagForm,
     AccessUnblockForm,
-    StaffAdminAuthenticationForm,
+    StaffEmailChangeForm,
     StaffPhoneChangeForm,
 )
-from .models import AccessBlock, AuditEvent, User
+from .models import AccessBlock, AuditEvent, ContactChangeRequest, User
 from .views import client_ip
 
 RECENT = 10
 
 
-class StaffAdminSite(OTPAdminSite):
-    """django-otp's admin site (User ID + password + the staff member's own TOTP) that also
-    makes the admin session the user's only session, as the portal's login does."""
+@dataclass(frozen=True)
+class CustomerPagePart:
+    """A section another app adds to the customer page: its template, and the context it
+    needs for one customer (``context(request, customer) -> dict``, given as ``part``)."""
 
-    site_header = _("Bank Nusantara · staff")
-    site_title = _("Bank Nusantara staff")
-    index_title = _("Staff administration")
-    login_template = "admin/staff_login.html"
-    login_form = StaffAdminAuthenticationForm
-    site_url = None  # no "View site": the customers' portal is not a staff page
-
-    def login(self, request, extra_context=None):
-        response = super().login(request, extra_context)
-        if (
-            request.method == "POST"
-            and isinstance(response, HttpResponseRedirect)
-            and request.user.is_authenticated
-        ):
-            request.session["auth_at"] = request.session["last_seen"] = timezone.now().timestamp()
-            services.session_start(
-                user=request.user,
-                session_key=request.session.session_key,
-                ip=client_ip(request),
-                language=get_language(),
-            )
-        return response
-
-    def logout(self, request, extra_context=None):
-        if request.method == "POST" and request.user.is_authenticated:
-            services.session_end(user=request.user, ip=client_ip(request))
-        response = super().logout(request, extra_context)
-        if isinstance(response, HttpResponseRedirect):
-            # Back to the staff login, not the customers' (LOGOUT_REDIRECT_URL).
-            return redirect(reverse("admin:login", current_app=self.name))
-        return response
+    template: str
+    context: Callable
 
 
 class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Customers (``is_staff`` False): search, access state, and one overview page."""
+    """Customers (``is_staff`` False): found by an identifier, never browsed; one page each,
+    and every look at it is audited."""
 
     list_display = ["user_id", "full_name", "cif", "phone_display", "access_display"]
     list_display_links = ["user_id", "full_name"]
-    search_fields = ["user_id", "full_name", "=cif"]
-    search_help_text = _("User ID, name, CIF, mobile phone or account number.")
+    # Exact identifiers only: a partial User ID or a name would list many customers.
+    search_fields = ["=user_id", "=cif"]
+    search_help_text = _("User ID, CIF, mobile phone or account number (exact).")
     ordering = ["user_id"]
     list_per_page = 50
     show_full_result_count = False
     actions = None
+    # Filled by the admin modules of the apps above accounts (tokens, payments).
+    page_parts: list[CustomerPagePart] = []
+    lookups: list[Callable] = []  # search term -> Q of customers, or None
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # No filtering by URL parameters: that would list customers without a search.
+        return False
 
     def get_queryset(self, request):
         attempts = (
@@ -115,13 +96,14 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        """Nobody without a search term; otherwise the exact User ID or CIF, the mobile number
+        however it is typed, and what the other apps look up (an account number)."""
         term = search_term.strip()
+        if not term:
+            return queryset.none(), False
+        results, may_have_duplicates = super().get_search_results(request, queryset, term)
         extra = Q()
-        digits = term.replace(" ", "").replace("-", "")
-        if digits.isascii() and digits.isdigit() and len(digits) == 10:
-            extra |= Q(pk__in=BankAccount.objects.filter(number=digits).values("owner_id"))
-        if term and len(term) <= 30:
+        if len(term) <= 30:
             try:
                 number = phonenumbers.parse(term, "ID")
             except phonenumbers.NumberParseException:
@@ -129,6 +111,10 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if number is not None and phonenumbers.is_valid_number(number):
                 e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
                 extra |= Q(phone=e164)
+        for lookup in self.lookups:
+            found = lookup(term)
+            if found is not None:
+                extra |= found
         if extra:
             results = results | queryset.filter(extra)
         return results, may_have_duplicates
@@ -159,6 +145,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<path:object_id>/flag/", wrap(self.flag_view), name=f"{info}_flag"),
             path("<path:object_id>/unblock/", wrap(self.unblock_view), name=f"{info}_unblock"),
             path("<path:object_id>/phone/", wrap(self.phone_view), name=f"{info}_phone"),
+            path("<path:object_id>/email/", wrap(self.email_view), name=f"{info}_email"),
             *super().get_urls(),
         ]
 
@@ -179,16 +166,19 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return reverse("admin:accounts_user_change", args=[customer.pk])
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """One page: access state and why, devices, recent SMS, transfers, audit events."""
+        """One page: access state and why, devices, pending changes, what the other apps add
+        (SMS, accounts, transfers), audit events. Every look at it is audited."""
         customer = self._customer(request, object_id)
         if request.method != "GET":
             raise PermissionDenied
         staff = request.user
+        services.customer_view_record(customer=customer, actor=staff, ip=client_ip(request))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Customer %(user_id)s") % {"user_id": customer.user_id},
             "customer": customer,
+            "email": email_masked(customer.email),
             "access": selectors.access_state(user=customer),
             "devices": [
                 {
@@ -198,17 +188,17 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 }
                 for device in devices_for_user(customer, confirmed=None)
             ],
-            "sms_messages": SmsMessage.objects.filter(user=customer)[:RECENT],
-            "transfers": Transfer.objects.filter(initiated_by=customer).select_related(
-                "source", "destination"
-            )[:RECENT],
-            "accounts": BankAccount.objects.filter(owner=customer),
+            "change_requests": ContactChangeRequest.objects.filter(user=customer)
+            .pending()
+            .select_related("requested_by"),
+            "parts": [(part.template, part.context(request, customer)) for part in self.page_parts],
             "events": AuditEvent.objects.filter(subject=customer).select_related("actor")[:RECENT]
             if staff.has_perm("accounts.view_auditevent")
             else None,
             "can_flag": staff.has_perm(services.PERM_FLAG),
             "can_unblock": staff.has_perm(services.PERM_UNBLOCK),
             "can_change_phone": staff.has_perm(services.PERM_CHANGE_PHONE),
+            "can_change_email": staff.has_perm(services.PERM_CHANGE_EMAIL),
         }
         return TemplateResponse(request, "admin/accounts/user/customer_overview.html", context)
 
@@ -220,7 +210,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 message = perform(customer, form.cleaned_data)
-            except StaffError as error:
+            except CustomerError as error:
                 form.add_error(None, forms.ValidationError(str(error), code=error.code))
             else:
                 messages.success(request, message)
@@ -277,32 +267,27 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             perform=perform,
         )
 
+    def _change_asked(self, change_request) -> str:
+        return _(
+            "The change for %(user_id)s is asked (%(new)s): it takes effect when a supervisor "
+            "who is not you approves it."
+        ) % {"user_id": change_request.user.user_id, "new": change_request.new_value_masked}
+
     def phone_view(self, request, object_id):
-        """A customer who lost the old phone gets a new number after an identity check."""
+        """A customer who lost the old phone gets a new number after an identity check, once a
+        supervisor approves it (four eyes)."""
 
         def perform(customer, data):
-            from tokens import services as otp_services
-
-            with transaction.atomic():
-                old_phone = services.phone_change_by_staff(
+            return self._change_asked(
+                services.contact_change_request(
                     user=customer,
-                    new_phone=data["new_phone"],
+                    kind=ContactChangeRequest.Kind.PHONE,
+                    new_value=data["new_phone"],
                     actor=request.user,
                     reason=data["reason"],
                     ip=client_ip(request),
                 )
-                customer.refresh_from_db()
-                params = {"phone": phone_masked(customer.phone)}
-                if old_phone:
-                    otp_services.notice_send(
-                        user=customer, text=services.PHONE_CHANGED_TEXT, params=params,
-                        to=old_phone, email=False,
-                    )
-                otp_services.notice_send(user=customer, text=services.PHONE_CHANGED_TEXT, params=params)
-            return _("The mobile number of %(user_id)s is now %(phone)s; the customer was told.") % {
-                "user_id": customer.user_id,
-                "phone": phone_masked(customer.phone),
-            }
+            )
 
         return self._action_view(
             request,
@@ -310,6 +295,28 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             permission=services.PERM_CHANGE_PHONE,
             form_class=StaffPhoneChangeForm,
             title=_("Change mobile number"),
+            perform=perform,
+        )
+
+    def email_view(self, request, object_id):
+        def perform(customer, data):
+            return self._change_asked(
+                services.contact_change_request(
+                    user=customer,
+                    kind=ContactChangeRequest.Kind.EMAIL,
+                    new_value=data["new_email"],
+                    actor=request.user,
+                    reason=data["reason"],
+                    ip=client_ip(request),
+                )
+            )
+
+        return self._action_view(
+            request,
+            object_id,
+            permission=services.PERM_CHANGE_EMAIL,
+            form_class=StaffEmailChangeForm,
+            title=_("Change email"),
             perform=perform,
         )
 

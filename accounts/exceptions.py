@@ -37,9 +37,29 @@ class NotACustomer(StaffError):
     code = "not_a_customer"
 
 
+class SecondPersonRequired(NotPermitted):
+    message = _("You asked for this change yourself: another supervisor must decide it.")
+    code = "second_person_required"
+
+
+class RequestNotPending(StaffError):
+    message = _("This change was already decided or replaced by a later one.")
+    code = "request_not_pending"
+
+
+class PhoneInUse(StaffError):
+    message = _("This number is registered to another user or cannot receive SMS.")
+    code = "phone_in_use"
+
+
 class WrongEnrolmentCode(StaffError):
     message = _("The code is wrong or was already used. Enter the code your app shows now.")
     code = "wrong_enrolment_code"
+
+
+class EnrolmentThrottled(WrongEnrolmentCode):
+    message = _("Too many wrong codes. Wait %(seconds)s seconds, then enter the code your app shows.")
+    code = "enrolment_throttled"
 
 
 class ProfileChangeError(CustomerError):
@@ -56,8 +76,15 @@ class SamePhone(ProfileChangeError):
 
 class PhoneNotAvailable(ProfileChangeError):
     # Says neither that nor whose: the number may belong to another customer.
-    message = _("This number cannot be registered online. Please visit a branch.")
+    message = _("This number cannot be used. Please visit a branch.")
     code = "phone_not_available"
+
+
+class PhoneChangeLimitReached(ProfileChangeError):
+    message = _(
+        "Your mobile number cannot be changed online any more today. Please visit a branch."
+    )
+    code = "phone_change_limit"
 
 
 class SameEmail(ProfileChangeError):

@@ -109,8 +109,15 @@ class StaffAdminAuthenticationForm(OTPAdminAuthenticationForm):
 
     Staff have one TOTP device, so it is chosen for them when the form does not name one
     (django-otp would otherwise ask for a device first). Only a confirmed device of this user
-    is ever used.
+    is ever used. A member of staff who has no confirmed device yet passes with the password
+    alone: the staff site (``StaffAdminSite.login``) then sends them to enrol one, and no
+    admin page opens before it is confirmed.
     """
+
+    def clean_otp(self, user):
+        if user is not None and not selectors.staff_totp_confirmed(user=user):
+            return
+        super().clean_otp(user)
 
     def _chosen_device(self, user):
         from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -171,3 +178,29 @@ class StaffPhoneChangeForm(StaffReasonMixin, PhoneChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_phone"].widget.attrs.pop("autofocus", None)
+
+
+class StaffEmailChangeForm(StaffReasonMixin, forms.Form):
+    """A member of staff asks to change a customer's email (a supervisor approves it)."""
+
+    error_messages = {
+        "reason_required": _("Write why the email is changed and how the identity was checked."),
+    }
+
+    new_email = forms.EmailField(label=_("New email"), max_length=254)
+    reason = forms.CharField(
+        label=_("Reason (audited), e.g. how the identity was checked"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ContactChangeDecisionForm(forms.Form):
+    """A supervisor's note on approving (optional) or rejecting (required) a staff change."""
+
+    note = forms.CharField(
+        label=_("Note (audited)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -186,6 +186,11 @@ class AuditEvent(models.Model):
         NOTICE_EMAIL_SENT = "notice_email_sent", _("Notice email sent")
         NOTICE_EMAIL_FAILED = "notice_email_failed", _("Notice email failed")
         LOGIN_ADDRESS_LOCKED = "login_address_locked", _("Login locked for a network address")
+        CONTACT_CHANGE_REQUESTED = "contact_change_requested", _("Staff change of phone or email asked")
+        CONTACT_CHANGE_APPROVED = "contact_change_approved", _("Staff change of phone or email approved")
+        CONTACT_CHANGE_REJECTED = "contact_change_rejected", _("Staff change of phone or email rejected")
+        CUSTOMER_VIEWED = "customer_viewed", _("Customer's page viewed by staff")
+        PHONE_CHANGE_REFUSED = "phone_change_refused", _("Phone number change refused")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -222,10 +227,10 @@ class ProfileChangeQuerySet(models.QuerySet):
 class ProfileChange(models.Model):
     """A customer's pending change of a factor (mobile phone or email), in two steps.
 
-    Step 1 confirms the wish with an OTP on the *current* factor (the challenge in
-    ``current_challenge``); step 2 proves the customer holds the *new* one (for a phone, the
-    code sent to it in ``new_challenge``; for an email, a signed link sent to it). Only then
-    does the user's phone or email change.
+    Step 1 confirms the wish with an OTP on the *current* factor (the challenge named by
+    ``current_challenge_ref``); step 2 proves the customer holds the *new* one (for a phone,
+    the code sent to it, ``new_challenge_ref``; for an email, a signed link sent to it). Only
+    then does the user's phone or email change.
     """
 
     class Kind(models.TextChoices):
@@ -237,6 +242,9 @@ class ProfileChange(models.Model):
         AWAITING_NEW = "awaiting_new", _("Waiting for the new phone or email to be verified")
         COMPLETED = "completed", _("Completed")
         VOIDED = "voided", _("Voided")
+        # The new number could not be used (another customer's, say): found only after both
+        # codes, and counted per customer per day (PHONE_CHANGE_REFUSALS_PER_DAY).
+        REFUSED = "refused", _("Refused")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile_changes"
@@ -245,17 +253,16 @@ class ProfileChange(models.Model):
     new_phone = PhoneNumberField(_("new mobile phone"), region="ID", blank=True)
     new_email = models.EmailField(_("new email"), blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_CURRENT)
-    current_challenge = models.ForeignKey(
-        "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    new_challenge = models.ForeignKey(
-        "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # The ids of the challenges that ``tokens`` issued for step 1 and step 2: opaque here (no
+    # foreign key up the dependency order); the views resolve them through ``tokens``.
+    current_challenge_ref = models.UUIDField(null=True, blank=True, editable=False)
+    new_challenge_ref = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     current_confirmed_at = models.DateTimeField(null=True, blank=True)
     # When the verification link was last emailed (a resend waits for the cooldown).
     link_sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProfileChangeQuerySet.as_manager()
 
@@ -334,3 +341,107 @@ class LoginAddressThrottle(models.Model):
 
     def __str__(self):
         return f"{self.address} {self.failures}"
+
+
+class ContactChangeRequestQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(state=ContactChangeRequest.State.PENDING)
+
+
+class ContactChangeRequest(models.Model):
+    """A staff change of a customer's mobile phone or email, waiting for a second person.
+
+    A member of staff who may ask (``accounts.change_phone`` / ``accounts.change_email``)
+    writes the new value and why; a supervisor who is someone else
+    (``accounts.approve_contact_change``) approves or rejects it. Only an approval changes the
+    customer's phone or email (four eyes); the database refuses an approver who is the
+    requester.
+    """
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Mobile phone")
+        EMAIL = "email", _("Email")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        VOIDED = "voided", _("Replaced by a later change")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="contact_change_requests",
+        verbose_name=_("customer"),
+    )
+    kind = models.CharField(_("what"), max_length=10, choices=Kind.choices)
+    new_phone = PhoneNumberField(_("new mobile phone"), region="ID", blank=True)
+    new_email = models.EmailField(_("new email"), blank=True)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("asked by"),
+    )
+    requested_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("note of the decision"), blank=True)
+
+    objects = ContactChangeRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("change of phone or email")
+        verbose_name_plural = _("changes of phone or email")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="phone", new_email="") & ~models.Q(new_phone="")
+                | models.Q(kind="email", new_phone="") & ~models.Q(new_email=""),
+                name="accounts_contactchangerequest_value_fits_kind",
+            ),
+            # Four eyes, held by the database too: whoever decides is not who asked.
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("requested_by")),
+                name="accounts_contactchangerequest_four_eyes",
+            ),
+            # Approved or rejected means someone decided; pending means nobody did yet.
+            models.CheckConstraint(
+                condition=models.Q(state__in=["approved", "rejected"], decided_by__isnull=False)
+                | models.Q(state="pending", decided_by__isnull=True)
+                | models.Q(state="voided"),
+                name="accounts_contactchangerequest_decided_by_someone",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "kind"],
+                condition=models.Q(state="pending"),
+                name="accounts_contactchangerequest_one_pending_per_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} change {self.pk} of {self.user_id} ({self.state})"
+
+    @property
+    def new_value(self):
+        return self.new_phone if self.kind == self.Kind.PHONE else self.new_email
+
+    @property
+    def new_value_masked(self) -> str:
+        from portal.formatting import email_masked, phone_masked
+
+        if self.kind == self.Kind.PHONE:
+            return phone_masked(self.new_phone)
+        return email_masked(self.new_email)

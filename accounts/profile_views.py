@@ -121,14 +121,17 @@ class ProfileChangeActionMixin:
 
     def get_action(self):
         return get_object_or_404(
-            ProfileChange.objects.select_related("user", "current_challenge", "new_challenge"),
+            ProfileChange.objects.select_related("user"),
             pk=self.kwargs["pk"],
             user=self.request.user,
             kind=self.kind,
         )
 
     def get_challenge(self, action):
-        return action.current_challenge
+        # The change keeps only the challenge's id; tokens owns the challenge.
+        return otp_selectors.challenge_for(
+            user=self.request.user, challenge_id=action.current_challenge_ref
+        )
 
     def get_confirm_url(self, action):
         return reverse(f"accounts:{self.kind}-change-confirm", kwargs={"pk": action.pk})
@@ -165,7 +168,7 @@ class ProfileChangeConfirmView(ProfileChangeActionMixin, OtpConfirmView):
             purpose=self.get_purpose(action),
             summary=services.profile_change_intent(action),
             code=code,
-            challenge=action.current_challenge,
+            challenge=self.get_challenge(action),
             session_verified=self.session_verified,
         ):
             services.profile_change_current_confirm(change=action)
@@ -241,7 +244,9 @@ class PhoneChangeVerifyMixin(ProfileChangeActionMixin):
     state = ProfileChange.State.AWAITING_NEW
 
     def get_challenge(self, action):
-        return action.new_challenge
+        return otp_selectors.challenge_for(
+            user=self.request.user, challenge_id=action.new_challenge_ref
+        )
 
     def get_confirm_url(self, action):
         return reverse("accounts:phone-change-verify", kwargs={"pk": action.pk})
@@ -254,7 +259,9 @@ class PhoneChangeVerifyView(PhoneChangeVerifyMixin, OtpConfirmView):
 
     def get_context_data(self, **kwargs):
         kwargs["otp"] = otp_selectors.otp_state(
-            user=self.request.user, challenge=self.action.new_challenge, to=self.action.new_phone
+            user=self.request.user,
+            challenge=self.get_challenge(self.action),
+            to=self.action.new_phone,
         )
         return super().get_context_data(**kwargs)
 
@@ -264,24 +271,37 @@ class PhoneChangeVerifyView(PhoneChangeVerifyMixin, OtpConfirmView):
         if action.state != ProfileChange.State.AWAITING_NEW:
             raise exceptions.ChangeNotPending()
         user = self.request.user
-        with otp_services.challenge_verify(
-            user=user,
-            purpose=PURPOSE_NEW_PHONE,
-            summary=services.profile_change_intent(action),
-            code=code,
-            challenge=action.new_challenge,
-            by_sms=True,
-        ):
-            old_phone = services.phone_change_complete(change=action, ip=client_ip(self.request))
-            user.phone = action.new_phone
-            otp_services.challenges_void_for_phone(user=user, phone=old_phone)
-            otp_services.notice_send(
+        try:
+            with otp_services.challenge_verify(
                 user=user,
-                text=services.PHONE_CHANGED_TEXT,
-                params={"phone": phone_masked(action.new_phone)},
-                to=old_phone,
-            )
+                purpose=PURPOSE_NEW_PHONE,
+                summary=services.profile_change_intent(action),
+                code=code,
+                challenge=self.get_challenge(action),
+                by_sms=True,
+            ):
+                otp_services.phone_number_change(
+                    user=user,
+                    new_phone=action.new_phone,
+                    actor=user,
+                    reason="Changed by the customer (OTP on the old number, code to the new one)",
+                    ip=client_ip(self.request),
+                    profile_change=action,
+                    data={"change": action.pk},
+                )
+        except exceptions.PhoneNotAvailable:
+            # Both codes were right, yet the number cannot be used (another customer's, say):
+            # the change ends and the refusal is counted, after the verification rolled back.
+            services.phone_change_refuse(change=action, ip=client_ip(self.request))
+            raise
         return action
+
+    def is_pending(self, action):
+        # A refused change is over: the profile page says so (a wrong code stays here).
+        return action.state != ProfileChange.State.REFUSED
+
+    def get_done_url(self, action):
+        return _step_url(action)
 
     def get_success_url(self):
         return reverse("accounts:phone-change-done", kwargs={"pk": self.action.pk})

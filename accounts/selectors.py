@@ -53,3 +53,11 @@ def login_failure_limit() -> int:
     from django.conf import settings
 
     return settings.AXES_FAILURE_LIMIT
+
+
+def staff_totp_confirmed(*, user: User) -> bool:
+    """True once the staff member has a confirmed TOTP device: the only device that opens the
+    admin (``StaffAdminSite.has_permission``)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -1,6 +1,7 @@
 """Writes of the accounts app: sessions, access blocks, unblocking and the audit log."""
 
 import logging
+import math
 from functools import partial
 from importlib import import_module
 
@@ -15,8 +16,8 @@ from django.utils.translation import gettext_noop
 
 from portal.formatting import email_masked, phone_masked
 
-from . import exceptions
-from .models import AccessBlock, AuditEvent, ProfileChange, User
+from . import exceptions, selectors
+from .models import AccessBlock, AuditEvent, ContactChangeRequest, ProfileChange, User
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ ROLE_GROUPS = {
 # What each role may do (migration 0002_staff_roles holds a frozen copy of this table).
 ROLE_PERMISSIONS = {
     "agent": ["view_user", "flag_access", "unblock_access"],
-    "branch": ["view_user", "change_phone"],
+    "branch": ["view_user", "change_phone", "change_email"],
     "supervisor": [
         "view_user",
         "view_auditevent",
@@ -38,6 +39,8 @@ ROLE_PERMISSIONS = {
         "unblock_access",
         "unblock_lost_phone",
         "change_phone",
+        "change_email",
+        "approve_contact_change",
     ],
 }
 CUSTOM_PERMISSIONS = {
@@ -48,10 +51,17 @@ CUSTOM_PERMISSIONS = {
 PERM_FLAG = "accounts.flag_access"
 PERM_UNBLOCK = "accounts.unblock_access"
 PERM_UNBLOCK_FLAG = "accounts.unblock_lost_phone"
-# On the User content type (migration 0004_change_phone_permission): a branch officer or a
-# supervisor changes the phone of a customer who no longer has the old one.
-USER_PERMISSIONS = {"change_phone": "Can change a customer's mobile phone (customer lost it)"}
+# On the User content type (migrations 0004_change_phone_permission and
+# 0010_contact_change_request): a branch officer or a supervisor asks to change the phone or
+# email of a customer (who lost the old phone, say); a supervisor who did not ask approves it.
+USER_PERMISSIONS = {
+    "change_phone": "Can ask to change a customer's mobile phone (customer lost it)",
+    "change_email": "Can ask to change a customer's email",
+    "approve_contact_change": "Can approve or reject a staff change of a customer's phone or email",
+}
 PERM_CHANGE_PHONE = "accounts.change_phone"
+PERM_CHANGE_EMAIL = "accounts.change_email"
+PERM_APPROVE_CHANGE = "accounts.approve_contact_change"
 # Kinds a member of staff may set when flagging a customer.
 STAFF_FLAG_KINDS = (AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.STAFF_FLAG)
 # Kinds that only PERM_UNBLOCK_FLAG (a supervisor) may lift: a person decided them, not a
@@ -111,13 +121,15 @@ def session_end(*, user: User, ip: str | None) -> None:
 
 
 def login_failed_record(*, user_id: str, ip: str | None, locked: bool = False) -> None:
-    """Audit a failed or locked-out login; the typed User ID is kept, never the password."""
-    subject = User.objects.filter(user_id__iexact=user_id.strip()).first() if user_id else None
+    """Audit a failed or locked-out login, never the password. The typed User ID is kept only
+    when it names a user; otherwise its keyed hash (``login_user_id_key``): what is typed into
+    that field may be a password."""
+    subject, stored = login_user_id_resolve(user_id)
     audit_log(
         action=AuditEvent.Action.LOGIN_LOCKED if locked else AuditEvent.Action.LOGIN_FAILED,
         subject=subject,
         ip=ip,
-        data={"user_id": user_id.strip()[:30]},
+        data={"user_id": subject.user_id if subject else stored},
     )
 
 
@@ -134,6 +146,13 @@ def _staff_may_act_on(*, actor: User, user: User) -> None:
         raise exceptions.NotACustomer()
     if not (actor.is_active and actor.is_staff):
         raise exceptions.NotPermitted()
+
+
+def customer_view_record(*, customer: User, actor: User, ip: str | None) -> None:
+    """Audit a member of staff opening a customer's page: who looked at whom, when, from
+    where (refused unless the actor is active staff and the record a customer's)."""
+    _staff_may_act_on(actor=actor, user=customer)
+    audit_log(action=AuditEvent.Action.CUSTOMER_VIEWED, subject=customer, actor=actor, ip=ip)
 
 
 def access_block_check(*, actor: User | None, user: User, kind: str, reason: str) -> None:
@@ -282,50 +301,93 @@ def otp_failure_reset(*, user: User) -> None:
         user.otp_failure_count = 0
 
 
-def staff_totp_device_for_enrolment(*, user: User):
-    """The staff member's unconfirmed TOTP device to enrol (created on first call).
+@transaction.atomic
+def staff_totp_device_for_enrolment(
+    *, user: User, device_id: int | None = None, start: bool = True
+):
+    """The unconfirmed TOTP device the staff member enrols now, or None once one is confirmed.
 
-    Refused (NotPermitted) for a customer; a staff member who already has a confirmed device
-    gets None: replacing a device is not self-service.
+    ``device_id`` names the device this enrolment started (the caller keeps it in the
+    session); without it, or if it is gone, a new enrolment starts: a new device with a fresh
+    key, and every older unconfirmed device (and its key, which someone may have seen) is
+    deleted. The throttle of the deleted devices carries over, so starting again does not
+    clear wrong codes. With ``start`` False (a first code is being posted) nothing new starts:
+    None when the device named is gone. Refused (NotPermitted) for a customer; replacing a
+    confirmed device is not self-service.
     """
+    from django.db.models import Max
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     if not (user.is_active and user.is_staff):
         raise exceptions.NotPermitted()
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    # One enrolment start at a time per staff member: two tabs cannot both keep a device.
+    User.objects.select_for_update().only("pk").get(pk=user.pk)
+    if selectors.staff_totp_confirmed(user=user):
         return None
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+    unconfirmed = TOTPDevice.objects.filter(user=user, confirmed=False)
+    if device_id is not None:
+        device = unconfirmed.filter(pk=device_id).first()
+        if device is not None:
+            return device
+    if not start:
+        return None
+    throttle = unconfirmed.aggregate(
+        count=Max("throttling_failure_count"), at=Max("throttling_failure_timestamp")
+    )
+    unconfirmed.delete()
+    device = TOTPDevice(
+        user=user,
+        name="Authenticator",
+        confirmed=False,
+        throttling_failure_count=throttle["count"] or 0,
+        throttling_failure_timestamp=throttle["at"],
+    )
+    device.full_clean()
+    device.save()
     return device
 
 
-@transaction.atomic
 def staff_totp_enrol_confirm(*, user: User, device_id: int, code: str, ip: str | None):
     """Confirm the staff member's new TOTP device with its first code, and audit it.
 
-    The device row is locked so the first code is used once (django-otp keeps ``last_t``);
-    wrong codes are throttled by django-otp. Raises WrongEnrolmentCode.
+    The device row is locked so the first code is used once (django-otp keeps ``last_t``).
+    A wrong code counts toward the device's throttle (django-otp's ``ThrottlingMixin``, the
+    same back-off as a wrong code at the admin login), and that count is committed: the
+    transaction ends before the refusal is raised. Raises WrongEnrolmentCode or
+    EnrolmentThrottled.
     """
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = (
-        TOTPDevice.objects.select_for_update()
-        .filter(user=user, pk=device_id, confirmed=False)
-        .first()
-    )
-    if device is None or not user.is_staff or not device.verify_token(code):
-        raise exceptions.WrongEnrolmentCode()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    audit_log(
-        action=AuditEvent.Action.STAFF_DEVICE_ENROLLED,
-        subject=user,
-        actor=user,
-        ip=ip,
-        reason="Staff TOTP authenticator enrolled",
-        data={"device": "totp", "device_id": device.pk},
-    )
+    refused = None
+    # durable: an outer transaction would roll the failure count back with the request.
+    with transaction.atomic(durable=True):
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(user=user, pk=device_id, confirmed=False)
+            .first()
+        )
+        if device is None or not (user.is_active and user.is_staff):
+            raise exceptions.WrongEnrolmentCode()
+        allowed, throttle = device.verify_is_allowed()
+        if not device.verify_token(code):  # counts a failure unless throttled already
+            if allowed:
+                refused = exceptions.WrongEnrolmentCode()
+            else:
+                wait = (throttle.get("locked_until") or timezone.now()) - timezone.now()
+                refused = exceptions.EnrolmentThrottled(seconds=max(1, int(wait.total_seconds()) + 1))
+        else:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            audit_log(
+                action=AuditEvent.Action.STAFF_DEVICE_ENROLLED,
+                subject=user,
+                actor=user,
+                ip=ip,
+                reason="Staff TOTP authenticator enrolled",
+                data={"device": "totp", "device_id": device.pk},
+            )
+    if refused is not None:
+        raise refused
     return device
 
 
@@ -415,10 +477,10 @@ EMAIL_CHANGED_TEXT = gettext_noop(
 )
 
 
-def phone_available_check(*, user: User, phone) -> None:
-    """Raise unless ``phone`` may become ``user``'s number: not the current one, a mobile
-    number (SMS must reach it), and not registered to another user (one phone, one customer:
-    OTPs for two customers on one phone is how account takeovers look)."""
+def phone_new_check(*, user: User, phone) -> None:
+    """Raise unless ``phone`` could be ``user``'s new number as far as it tells by itself: not
+    the current one (SamePhone), and a mobile number that SMS reach (PhoneNotAvailable). Says
+    nothing about other customers' numbers."""
     if user.phone and str(user.phone) == str(phone):
         raise exceptions.SamePhone()
     number = phone if isinstance(phone, phonenumbers.PhoneNumber) else phonenumbers.parse(
@@ -429,18 +491,39 @@ def phone_available_check(*, user: User, phone) -> None:
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         raise exceptions.PhoneNotAvailable()
+
+
+def phone_available_check(*, user: User, phone) -> None:
+    """Raise unless ``phone`` may become ``user``'s number: ``phone_new_check``, and not
+    registered to another user (one phone, one customer: OTPs for two customers on one phone
+    is how account takeovers look)."""
+    phone_new_check(user=user, phone=phone)
     if User.objects.filter(phone=str(phone)).exclude(pk=user.pk).exists():
         raise exceptions.PhoneNotAvailable()
 
 
-def _profile_changes_void(*, user: User) -> None:
+def _profile_changes_void(*, user: User, staff_kind: str | None = None) -> None:
+    """Void the customer's open changes, and staff requests of ``staff_kind`` still waiting
+    for approval (they were asked for the value now replaced)."""
     ProfileChange.objects.filter(user=user).open().update(state=ProfileChange.State.VOIDED)
+    if staff_kind is not None:
+        ContactChangeRequest.objects.filter(user=user, kind=staff_kind).pending().update(
+            state=ContactChangeRequest.State.VOIDED
+        )
 
 
 @transaction.atomic
 def phone_change_create(*, user: User, new_phone) -> ProfileChange:
-    """Start a change of mobile number; the customer's earlier open changes are voided."""
-    phone_available_check(user=user, phone=new_phone)
+    """Start a change of mobile number; the customer's earlier open changes are voided.
+
+    Whether another customer holds the number is not checked here, before any code: that
+    would tell anyone logged in which numbers are customers'. It is checked when the change
+    completes (``phone_number_set``), after both codes. Refused (PhoneChangeLimitReached) once
+    the customer had ``PHONE_CHANGE_REFUSALS_PER_DAY`` numbers refused today (WIB).
+    """
+    phone_new_check(user=user, phone=new_phone)
+    if phone_change_refusals_today(user=user) >= settings.PHONE_CHANGE_REFUSALS_PER_DAY:
+        raise exceptions.PhoneChangeLimitReached()
     _profile_changes_void(user=user)
     change = ProfileChange(user=user, kind=ProfileChange.Kind.PHONE, new_phone=new_phone)
     change.full_clean()
@@ -466,12 +549,13 @@ def profile_change_intent(change: ProfileChange) -> dict:
 
 
 def profile_change_challenge_set(*, change: ProfileChange, current=None, new=None) -> None:
-    """Remember the challenge sent for step 1 (``current``) or step 2 (``new``)."""
+    """Remember the challenge sent for step 1 (``current``) or step 2 (``new``): by its id
+    only, an opaque reference that the views resolve through ``tokens``."""
     fields = {}
     if current is not None:
-        fields["current_challenge"] = change.current_challenge = current
+        fields["current_challenge_ref"] = change.current_challenge_ref = current.pk
     if new is not None:
-        fields["new_challenge"] = change.new_challenge = new
+        fields["new_challenge_ref"] = change.new_challenge_ref = new.pk
     ProfileChange.objects.filter(pk=change.pk).update(**fields)
 
 
@@ -509,44 +593,97 @@ def _user_field_set(user: User, field: str, value) -> None:
 
 
 @transaction.atomic
-def phone_change_complete(*, change: ProfileChange, ip: str | None = None) -> str:
-    """Step 2 done: the code sent to the new number came back. The number changes, every other
-    open change is voided, and it is audited (masked numbers only). Returns the old number
-    (E.164), which the caller tells. Raises ChangeNotPending or PhoneNotAvailable."""
-    user = _change_complete(change=change)
-    old_phone = str(user.phone)
-    phone_available_check(user=user, phone=change.new_phone)
+def phone_number_set(
+    *, user: User, new_phone, actor: User, reason: str, ip: str | None = None, data=None
+) -> str:
+    """Write a customer's new mobile number: the lower-level writer of
+    ``tokens.services.phone_number_change``, which every change of a number goes through (it
+    also voids the codes still on their way to the old number and tells the customer).
+
+    Under the lock of the user's row: one number, one customer (the check, then the database
+    constraint); every open change of the customer is voided; audited with masked numbers.
+    Returns the old number (E.164, "" if none). Raises PhoneNotAvailable or SamePhone.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    old_phone = str(user.phone) if user.phone else ""
+    phone_available_check(user=user, phone=new_phone)
     try:
         # A savepoint: a parallel change to the same number that passed the check too is
         # refused by the database (accounts_user_phone_unique), and the caller's transaction
         # stays usable for the refusal.
         with transaction.atomic():
-            _user_field_set(user, "phone", change.new_phone)
+            _user_field_set(user, "phone", new_phone)
     except IntegrityError:
         raise exceptions.PhoneNotAvailable() from None
-    change.user.phone = user.phone
-    _profile_changes_void(user=user)
+    _profile_changes_void(user=user, staff_kind=ContactChangeRequest.Kind.PHONE)
     audit_log(
         action=AuditEvent.Action.PHONE_CHANGED,
         subject=user,
-        actor=user,
+        actor=actor,
         ip=ip,
-        reason="Changed by the customer (OTP on the old number, code to the new one)",
-        data={"change": change.pk, "old": phone_masked(old_phone), "new": phone_masked(user.phone)},
+        reason=reason,
+        data={**(data or {}), "old": phone_masked(old_phone), "new": phone_masked(user.phone)},
     )
     return old_phone
 
 
+def phone_change_refusals_today(*, user: User) -> int:
+    """Changes of number refused to the customer since midnight WIB (the number could not be
+    used)."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return ProfileChange.objects.filter(
+        user=user, state=ProfileChange.State.REFUSED, refused_at__gte=midnight
+    ).count()
+
+
 @transaction.atomic
-def email_change_complete(*, change: ProfileChange, ip: str | None = None) -> str:
-    """Step 2 done: the link sent to the new email came back. The email changes, the old
-    address is told, every other open change is voided, and it is audited (masked). Returns
-    the old email. Raises ChangeNotPending."""
-    user = _change_complete(change=change)
+def phone_change_refuse(*, change: ProfileChange, ip: str | None = None) -> None:
+    """The new number of a change could not be used (``PhoneNotAvailable`` when it was to
+    complete, after both codes): the change ends as refused, counted toward the customer's
+    daily limit, and audited with the number masked. Run after the failed completion rolled
+    back, so that the count commits."""
+    now = timezone.now()
+    refused = ProfileChange.objects.filter(
+        pk=change.pk, state=ProfileChange.State.AWAITING_NEW
+    ).update(state=ProfileChange.State.REFUSED, refused_at=now)
+    if not refused:
+        return
+    change.state, change.refused_at = ProfileChange.State.REFUSED, now
+    audit_log(
+        action=AuditEvent.Action.PHONE_CHANGE_REFUSED,
+        subject=change.user,
+        actor=change.user,
+        ip=ip,
+        reason="The new number cannot be used (it is registered to someone, or not a mobile)",
+        data={
+            "change": change.pk,
+            "new": phone_masked(change.new_phone),
+            "today": phone_change_refusals_today(user=change.user),
+        },
+    )
+
+
+def phone_change_complete(*, change: ProfileChange) -> User:
+    """Step 2 of the customer's change of number: the code sent to the new number came back.
+    Completes the change (once; ChangeNotPending otherwise) under the lock of the user's row;
+    the caller, ``tokens.services.phone_number_change``, writes the number in the same
+    transaction."""
+    return _change_complete(change=change)
+
+
+@transaction.atomic
+def email_address_set(
+    *, user: User, new_email: str, actor: User, reason: str, ip: str | None = None, data=None
+) -> str:
+    """Write a customer's new email (the customer's own change, or a staff change a supervisor
+    approved): under the lock of the user's row, every open change voided, the old address
+    told, audited with masked addresses. Returns the old email. Raises SameEmail."""
+    user = User.objects.select_for_update().get(pk=user.pk)
     old_email = user.email
-    _user_field_set(user, "email", change.new_email)
-    change.user.email = user.email
-    _profile_changes_void(user=user)
+    if old_email and old_email.lower() == new_email.lower():
+        raise exceptions.SameEmail()
+    _user_field_set(user, "email", new_email)
+    _profile_changes_void(user=user, staff_kind=ContactChangeRequest.Kind.EMAIL)
     if old_email:
         email_notice_schedule(
             address=old_email,
@@ -557,48 +694,160 @@ def email_change_complete(*, change: ProfileChange, ip: str | None = None) -> st
     audit_log(
         action=AuditEvent.Action.EMAIL_CHANGED,
         subject=user,
-        actor=user,
+        actor=actor,
         ip=ip,
-        reason="Changed by the customer (OTP on the current factor, link to the new email)",
-        data={"change": change.pk, "old": email_masked(old_email), "new": email_masked(user.email)},
+        reason=reason,
+        data={**(data or {}), "old": email_masked(old_email), "new": email_masked(user.email)},
     )
     return old_email
 
 
 @transaction.atomic
-def phone_change_by_staff(
-    *, user: User, new_phone, actor: User, reason: str, ip: str | None = None
-) -> str:
-    """A member of staff changes a customer's number (the customer lost the old phone).
+def email_change_complete(*, change: ProfileChange, ip: str | None = None) -> str:
+    """Step 2 done: the link sent to the new email came back. The email changes
+    (``email_address_set``: the old address told, open changes voided, audited). Returns the
+    old email. Raises ChangeNotPending."""
+    user = _change_complete(change=change)
+    old_email = email_address_set(
+        user=user,
+        new_email=change.new_email,
+        actor=user,
+        reason="Changed by the customer (OTP on the current factor, link to the new email)",
+        ip=ip,
+        data={"change": change.pk},
+    )
+    change.user.email = change.new_email
+    return old_email
 
-    Needs ``accounts.change_phone`` and a written reason; never on the actor's own record or
-    on staff. Voids the customer's open changes; audited. Returns the old number, which the
-    caller tells (with the new one).
+
+@transaction.atomic
+def contact_change_request(
+    *, user: User, kind: str, new_value, actor: User, reason: str, ip: str | None = None
+) -> ContactChangeRequest:
+    """A member of staff asks to change a customer's mobile phone or email (the customer lost
+    the old phone, say). Nothing changes until a supervisor who is someone else approves it
+    (``tokens.services.contact_change_approve``).
+
+    Needs ``accounts.change_phone`` or ``accounts.change_email`` and a written reason; never on
+    the actor's own record or on staff. A request of the same kind still waiting is replaced.
+    Audited with the new value masked. Raises a StaffError, or SameEmail.
     """
     _staff_may_act_on(actor=actor, user=user)
-    if not actor.has_perm(PERM_CHANGE_PHONE):
+    permission = {
+        ContactChangeRequest.Kind.PHONE: PERM_CHANGE_PHONE,
+        ContactChangeRequest.Kind.EMAIL: PERM_CHANGE_EMAIL,
+    }.get(kind)
+    if permission is None or not actor.has_perm(permission):
         raise exceptions.NotPermitted()
     if not reason.strip():
         raise exceptions.ReasonRequired()
     user = User.objects.select_for_update().get(pk=user.pk)
-    phone_available_check(user=user, phone=new_phone)
-    old_phone = str(user.phone) if user.phone else ""
-    try:
-        # As in phone_change_complete: the database has the last word on a shared number.
-        with transaction.atomic():
-            _user_field_set(user, "phone", new_phone)
-    except IntegrityError:
-        raise exceptions.PhoneNotAvailable() from None
-    _profile_changes_void(user=user)
+    change_request = ContactChangeRequest(
+        user=user, kind=kind, reason=reason.strip(), requested_by=actor
+    )
+    if kind == ContactChangeRequest.Kind.PHONE:
+        try:
+            phone_available_check(user=user, phone=new_value)
+        except exceptions.PhoneNotAvailable:
+            # Staff may know why (they can search the number): unlike a customer's change.
+            raise exceptions.PhoneInUse() from None
+        change_request.new_phone, masked = new_value, phone_masked(new_value)
+    else:
+        if user.email and user.email.lower() == str(new_value).lower():
+            raise exceptions.SameEmail()
+        change_request.new_email, masked = new_value, email_masked(new_value)
+    ContactChangeRequest.objects.filter(user=user, kind=kind).pending().update(
+        state=ContactChangeRequest.State.VOIDED
+    )
+    change_request.full_clean()
+    change_request.save()
     audit_log(
-        action=AuditEvent.Action.PHONE_CHANGED,
+        action=AuditEvent.Action.CONTACT_CHANGE_REQUESTED,
         subject=user,
         actor=actor,
         ip=ip,
-        reason=reason,
-        data={"old": phone_masked(old_phone), "new": phone_masked(user.phone), "by": "staff"},
+        reason=change_request.reason,
+        data={"request": change_request.pk, "kind": kind, "new": masked},
     )
-    return old_phone
+    return change_request
+
+
+def contact_change_decide_check(*, change_request: ContactChangeRequest, approver: User) -> None:
+    """Raise a StaffError unless ``approver`` may decide this request: a supervisor
+    (``accounts.approve_contact_change``) who is not the one who asked (four eyes), never on
+    their own record or on staff."""
+    _staff_may_act_on(actor=approver, user=change_request.user)
+    if not approver.has_perm(PERM_APPROVE_CHANGE):
+        raise exceptions.NotPermitted()
+    if approver.pk == change_request.requested_by_id:
+        raise exceptions.SecondPersonRequired()
+
+
+def _contact_change_decide(
+    *, change_request: ContactChangeRequest, approver: User, state: str, note: str, ip
+) -> ContactChangeRequest:
+    # The customer's row first, as every change of a phone or email locks it: one order.
+    User.objects.select_for_update().only("pk").get(pk=change_request.user_id)
+    locked = (
+        ContactChangeRequest.objects.select_for_update()
+        .select_related("user", "requested_by")
+        .get(pk=change_request.pk)
+    )
+    contact_change_decide_check(change_request=locked, approver=approver)
+    if locked.state != ContactChangeRequest.State.PENDING:
+        raise exceptions.RequestNotPending()
+    locked.state, locked.decided_by = state, approver
+    locked.decided_at, locked.decision_note = timezone.now(), note.strip()
+    locked.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    audit_log(
+        action=AuditEvent.Action.CONTACT_CHANGE_APPROVED
+        if state == ContactChangeRequest.State.APPROVED
+        else AuditEvent.Action.CONTACT_CHANGE_REJECTED,
+        subject=locked.user,
+        actor=approver,
+        ip=ip,
+        reason=locked.decision_note,
+        data={
+            "request": locked.pk,
+            "kind": locked.kind,
+            "requested_by": locked.requested_by.user_id,
+        },
+    )
+    change_request.state = locked.state
+    return locked
+
+
+@transaction.atomic
+def contact_change_reject(
+    *, change_request: ContactChangeRequest, approver: User, note: str, ip: str | None = None
+) -> ContactChangeRequest:
+    """A supervisor who did not ask rejects a staff change, with a written reason; nothing
+    changes for the customer. Audited. Raises a StaffError."""
+    if not note.strip():
+        raise exceptions.ReasonRequired()
+    return _contact_change_decide(
+        change_request=change_request,
+        approver=approver,
+        state=ContactChangeRequest.State.REJECTED,
+        note=note,
+        ip=ip,
+    )
+
+
+@transaction.atomic
+def contact_change_approval_record(
+    *, change_request: ContactChangeRequest, approver: User, note: str = "", ip: str | None = None
+) -> ContactChangeRequest:
+    """Mark a staff change approved by a supervisor who did not ask (four eyes), audited.
+    Called by ``tokens.services.contact_change_approve``, which makes the change in the same
+    transaction; alone it changes nothing for the customer. Raises a StaffError."""
+    return _contact_change_decide(
+        change_request=change_request,
+        approver=approver,
+        state=ContactChangeRequest.State.APPROVED,
+        note=note,
+        ip=ip,
+    )
 
 
 def email_change_link_token(*, change: ProfileChange) -> str:
@@ -669,24 +918,86 @@ def email_change_link_deliver(*, change_id: int) -> None:
     send_mail(subject, body, None, [change.new_email])
 
 
-def email_notice_schedule(*, address: str, text: str, params: dict, language: str) -> None:
-    """Email a notice (never a secret) to ``address`` once the transaction commits."""
-    transaction.on_commit(
-        partial(_task_schedule, "email_notice_send", address, text, params, language)
+def email_notice_schedule(
+    *, address: str, text: str, params: dict, language: str, user: User | None = None
+):
+    """Email a notice (never a secret) to ``address``: an outbox row written and audited as
+    queued in the caller's transaction, its id handed to Celery once that commits.
+
+    ``text`` is an untranslated message (``gettext_noop``) and ``params`` its non-secret
+    values, rendered in ``language`` when sent. ``user`` is whom the notice is about (the
+    audit's subject; not guessed from the address, which another customer may share). What
+    becomes of the email is audited when it is known (``email_notice_deliver``). Returns the
+    row.
+    """
+    from .models import EmailMessage
+
+    message = EmailMessage(
+        user=user, to=address, notice={"text": text, "params": params}, language=language
     )
+    message.full_clean()
+    message.save()
+    audit_log(
+        action=AuditEvent.Action.NOTICE_EMAIL_QUEUED,
+        subject=user,
+        data={"email_message": message.pk, "to": email_masked(address), "text": text},
+    )
+    transaction.on_commit(partial(_email_notice_enqueue, message.pk))
+    return message
 
 
-def email_notice_deliver(*, address: str, text: str, params: dict, language: str) -> None:
+def _email_notice_enqueue(message_id: int) -> None:
+    if not _task_schedule("email_notice_send", message_id):
+        email_notice_give_up(message_id=message_id, error="queue")
+
+
+def email_notice_deliver(*, message_id: int):
+    """Send the outbox row ``message_id`` at most once, whatever retries or redeliveries
+    happen: claimed (pending → sending) by one conditional UPDATE before SMTP is called, so a
+    second worker or a redelivered task finds it claimed and sends nothing.
+
+    Sent: marked and audited. Refused for good by the server (5xx) or an error that is not
+    SMTP trouble: failed and audited. Other SMTP or network trouble puts it back to pending
+    and re-raises for the task to retry (``email_notice_give_up`` ends it). Returns the row,
+    or None when it was not this call's to send.
+    """
+    import smtplib
+
     from django.core.mail import send_mail
     from django.utils.translation import gettext, override
 
-    with override(language):
-        body = gettext(text) % params
+    from .models import EmailMessage
+
+    claimed = EmailMessage.objects.filter(
+        pk=message_id, state=EmailMessage.State.PENDING
+    ).update(state=EmailMessage.State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    if not claimed:
+        return None
+    message = EmailMessage.objects.get(pk=message_id)
+    with override(message.language):
+        body = gettext(message.notice.get("text", "")) % message.notice.get("params", {})
         subject = gettext("Bank Nusantara: security notice")
-    send_mail(subject, body, None, [address])
+    try:
+        send_mail(subject, body, None, [message.to])
+    except (OSError, smtplib.SMTPException) as exc:
+        error = _smtp_error(exc)
+        if _smtp_permanent(exc):
+            _email_message_end(message, EmailMessage.State.FAILED, error=error)
+            return message
+        _email_message_mark(message, EmailMessage.State.PENDING, error=error)
+        raise
+    except Exception as exc:
+        # Not SMTP trouble (a bug, a bad backend setting): retrying would not help. Recorded
+        # and raised, so it is logged; the audit does not wait for an answer that never comes.
+        _email_message_end(message, EmailMessage.State.FAILED, error=type(exc).__name__)
+        raise
+    _email_message_end(message, EmailMessage.State.SENT, error="")
+    return message
 
 
-def _task_schedule(name: str, *args) -> None:
+def _task_schedule(name: str, *args) -> bool:
+    """Queue the task ``name`` of accounts.tasks; False (and logged) if the broker cannot be
+    reached or does not answer."""
     from kombu.exceptions import OperationalError
 
     from . import tasks
@@ -695,3 +1006,188 @@ def _task_schedule(name: str, *args) -> None:
         getattr(tasks, name).apply_async(args=list(args))
     except OperationalError:
         logger.error("%s not queued: broker unreachable", name)
+        return False
+    return True
+
+
+# --- Failed logins: what is stored of the typed User ID -------------------------------------
+
+LOGIN_USER_ID_SALT = "accounts.services.login_user_id_key"
+
+
+def login_user_id_key(typed: str) -> str:
+    """A keyed hash (HMAC-SHA256, dedicated salt) of a typed User ID that names no user: the
+    same typing (any case, spaces around) gives the same key, so attempts stay linked and
+    unknown User IDs lock like known ones, but the text itself, perhaps a password typed into
+    the wrong field, is stored nowhere. ``#`` never starts a real User ID."""
+    from django.utils.crypto import salted_hmac
+
+    normalised = (typed or "").strip().lower()
+    return "#" + salted_hmac(LOGIN_USER_ID_SALT, normalised, algorithm="sha256").hexdigest()[:32]
+
+
+def login_user_id_resolve(typed: str) -> tuple[User | None, str]:
+    """The user a typed User ID names (case and spaces around do not matter) and what may be
+    stored of it: the User ID in lower case when it names a user, else its keyed hash, or ""
+    when nothing was typed."""
+    normalised = (typed or "").strip()
+    if not normalised:
+        return None, ""
+    user = User.objects.filter(user_id__iexact=normalised).first()
+    return user, user.user_id.lower() if user else login_user_id_key(normalised)
+
+
+def login_throttle_username(request, credentials: dict) -> str:
+    """django-axes' ``AXES_USERNAME_CALLABLE``: the User ID login throttling counts and
+    stores (``AccessAttempt.username``), as ``login_user_id_resolve`` gives it. Remembered
+    on the request, since axes asks several times per attempt."""
+    typed = (credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD) or ""
+    memo = request.__dict__.setdefault("_login_throttle_usernames", {}) if request else {}
+    if typed not in memo:
+        memo[typed] = login_user_id_resolve(typed)[1]
+    return memo[typed]
+
+
+# --- Failed logins per network address (password spraying) ----------------------------------
+
+
+def login_address_key(ip: str | None) -> str:
+    """The network address failed logins are counted for: an IPv4 address, or the /64 of an
+    IPv6 address (one subscriber line gets a whole /64 and may use any address in it)."""
+    import ipaddress
+
+    if not ip:
+        return ""
+    address = ipaddress.ip_address(ip)
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(getattr(address, "ipv4_mapped", None) or address)
+
+
+@transaction.atomic
+def login_address_attempt_begin(*, ip: str | None) -> int:
+    """Count a login attempt from ``ip`` before its password is compared; 0 lets it go on,
+    anything else is the number of seconds the address stays locked.
+
+    Beside the lock per User ID (django-axes), this stops password spraying: more than
+    ``LOGIN_ADDRESS_FAILURE_LIMIT`` failed logins from one address within
+    ``LOGIN_ADDRESS_WINDOW`` lock that address for ``LOGIN_ADDRESS_COOLOFF`` (audited once,
+    when the lock starts). The attempt counts as a failure from now on, under the address's
+    row lock, so parallel attempts in any web process cannot compare more passwords than the
+    limit; ``login_address_attempt_end`` gives it back when it logs in. A refused attempt
+    compares nothing and counts toward no User ID's lock.
+    """
+    from datetime import timedelta
+
+    from .models import LoginAddressThrottle
+
+    key = login_address_key(ip)
+    if not key:
+        return 0
+    now = timezone.now()
+    throttle, _ = LoginAddressThrottle.objects.select_for_update().get_or_create(
+        address=key, defaults={"window_started_at": now}
+    )
+    if throttle.locked_until and throttle.locked_until > now:
+        return max(1, math.ceil((throttle.locked_until - now).total_seconds()))
+    window_start = now - timedelta(seconds=settings.LOGIN_ADDRESS_WINDOW)
+    if throttle.locked_until or throttle.window_started_at <= window_start:
+        throttle.failures, throttle.window_started_at, throttle.locked_until = 0, now, None
+    if throttle.failures >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+        cooloff = settings.LOGIN_ADDRESS_COOLOFF
+        throttle.locked_until = now + timedelta(seconds=cooloff)
+        throttle.save()
+        audit_log(
+            action=AuditEvent.Action.LOGIN_ADDRESS_LOCKED,
+            ip=ip,
+            reason=f"{throttle.failures} failed logins from one network address",
+            data={"address": key, "failures": throttle.failures, "cooloff_seconds": cooloff},
+        )
+        return cooloff
+    throttle.failures += 1
+    throttle.save()
+    return 0
+
+
+def login_address_attempt_end(*, ip: str | None, succeeded: bool) -> None:
+    """The attempt counted by ``login_address_attempt_begin`` logged in: give its count back
+    (a success never clears the failures of others from the same address)."""
+    from .models import LoginAddressThrottle
+
+    key = login_address_key(ip)
+    if succeeded and key:
+        LoginAddressThrottle.objects.filter(address=key, failures__gt=0).update(
+            failures=F("failures") - 1
+        )
+
+
+# --- The e-mail outbox: what became of each notice -------------------------------------------
+
+
+def _smtp_error(exc: BaseException) -> str:
+    """What is stored of an SMTP error: its kind and code, never the server's text (which may
+    repeat the address)."""
+    import smtplib
+
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code = max(c for c, _ in exc.recipients.values())
+    return f"{type(exc).__name__} {code}" if code else type(exc).__name__
+
+
+def _smtp_permanent(exc: BaseException) -> bool:
+    """A 5xx answer will not change within the hour: no retry. 4xx (greylisting, a full
+    mailbox, a busy server) and network trouble may."""
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(c >= 500 for c, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
+def _email_message_mark(message, state: str, *, error: str) -> None:
+    message.state, message.error = state, error[:200]
+    message.save(update_fields=["state", "error", "updated_at"])
+
+
+def _email_message_end(message, state: str, *, error: str) -> None:
+    """Record how it ended and audit it (sent, or failed with the error)."""
+    from .models import EmailMessage
+
+    _email_message_mark(message, state, error=error)
+    audit_log(
+        action=AuditEvent.Action.NOTICE_EMAIL_SENT
+        if state == EmailMessage.State.SENT
+        else AuditEvent.Action.NOTICE_EMAIL_FAILED,
+        subject=message.user,
+        data={
+            "email_message": message.pk,
+            "to": email_masked(message.to),
+            "attempts": message.attempts,
+            **({"error": error} if error else {}),
+        },
+    )
+
+
+def email_notice_give_up(*, message_id: int, error: str) -> None:
+    """No more tries (retries used up, or the broker unreachable): a pending row ends failed,
+    audited once."""
+    from .models import EmailMessage
+
+    message = EmailMessage.objects.filter(pk=message_id).first()
+    ended = EmailMessage.objects.filter(pk=message_id, state=EmailMessage.State.PENDING).update(
+        state=EmailMessage.State.SENDING
+    )
+    if message is not None and ended:
+        _email_message_end(message, EmailMessage.State.FAILED, error=error or message.error)
+
+
+def email_retry_delay(*, retries: int) -> float:
+    """Exponential backoff with jitter: EMAIL_SEND_RETRY_BASE × 2^retries, at most
+    EMAIL_SEND_RETRY_MAX_DELAY, drawn between half of that and all of it."""
+    import secrets
+
+    ceiling = min(
+        settings.EMAIL_SEND_RETRY_BASE * (2**retries), settings.EMAIL_SEND_RETRY_MAX_DELAY
+    )
+    return max(1.0, secrets.SystemRandom().uniform(ceiling / 2, ceiling))

@@ -1,16 +1,21 @@
+import ipaddress
+import math
 from base64 import b32encode
+from functools import wraps
 
 import segno
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView
@@ -22,9 +27,69 @@ from .forms import LoginForm, StaffTotpEnrolForm
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The customer's address: REMOTE_ADDR, or behind reverse proxies listed in
+    ``TRUSTED_PROXIES`` (addresses or networks) the right-most X-Forwarded-For entry that is
+    not one of them. Entries left of it were written by the client and are never believed; a
+    malformed entry stops the walk at the last trusted hop. django-axes uses this too
+    (``AXES_CLIENT_IP_CALLABLE``), so audit and throttling see the same address."""
+    remote = request.META.get("REMOTE_ADDR")
+    trusted = [ipaddress.ip_network(proxy, strict=False) for proxy in settings.TRUSTED_PROXIES]
+
+    def is_trusted(address) -> bool:
+        return any(address in network for network in trusted)
+
+    try:
+        hop = ipaddress.ip_address(remote)
+    except (TypeError, ValueError):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    for entry in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        if not is_trusted(hop):
+            break
+        try:
+            hop = ipaddress.ip_address(entry)
+        except ValueError:
+            break
+    return str(hop)
 
 
+def login_address_throttled(view):
+    """Count every login POST against the client's network address and refuse it while the
+    address is locked (``services.login_address_attempt_begin``): 429 with the wait, on the
+    login page. Wraps the customers' and the staff's login views."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        ip = client_ip(request)
+        wait = services.login_address_attempt_begin(ip=ip)
+        if wait:
+            return _login_address_locked(request, wait)
+        before = request.user.pk if request.user.is_authenticated else None
+        response = view(request, *args, **kwargs)
+        after = request.user.pk if request.user.is_authenticated else None
+        services.login_address_attempt_end(ip=ip, succeeded=after is not None and after != before)
+        return response
+
+    return wrapped
+
+
+def _login_address_locked(request, wait: int):
+    minutes = math.ceil(wait / 60)
+    message = ngettext(
+        "Too many failed logins from your network. Try again in %(minutes)s minute.",
+        "Too many failed logins from your network. Try again in %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    context = {"form": LoginForm(request), "blocked_message": message}
+    response = render(request, "accounts/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    add_never_cache_headers(response)
+    return response
+
+
+@method_decorator(login_address_throttled, name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
@@ -68,25 +133,36 @@ def lockout(request, response=None, credentials=None, *args, **kwargs):
     return render(request, "accounts/login.html", context, status=403)
 
 
-@method_decorator([never_cache, login_required], name="dispatch")
+@method_decorator([never_cache, login_required(login_url="admin:login")], name="dispatch")
 class StaffTotpEnrolView(FormView):
     """A member of staff without a confirmed TOTP device enrols one: QR code, first code.
 
-    Outside the OTP-protected admin (the staff member cannot pass it yet), after a password
-    login; customers get a 404. The QR code is an inline SVG drawn by segno (no script, no
-    style attribute, no external service).
+    Outside the OTP-protected admin (the staff member cannot pass it yet): the staff login
+    lets a password alone through to this page only, and the admin stays closed until the
+    device is confirmed. Customers get a 404. Each login session starts a new enrolment with
+    a fresh key (kept for reloads in ``SESSION_DEVICE``). The QR code is an inline SVG drawn
+    by segno (no script, no style attribute, no external service).
     """
 
+    SESSION_DEVICE = "staff_enrol_device"
     form_class = StaffTotpEnrolForm
     template_name = "accounts/staff_otp_enrol.html"
 
     def dispatch(self, request, *args, **kwargs):
         if not (request.user.is_active and request.user.is_staff):
             raise Http404
-        self.device = services.staff_totp_device_for_enrolment(user=request.user)
+        posted = request.method == "POST"
+        self.device = services.staff_totp_device_for_enrolment(
+            user=request.user, device_id=request.session.get(self.SESSION_DEVICE), start=not posted
+        )
+        if self.device is None and posted:
+            # The key this page showed was replaced (a newer enrolment) or confirmed: look again.
+            messages.warning(request, _("This key is no longer valid. Scan the code shown now."))
+            return redirect("accounts:staff-otp-enrol")
         if self.device is None:
             messages.info(request, _("Your authenticator is already set up."))
             return redirect("admin:index")
+        request.session[self.SESSION_DEVICE] = self.device.pk
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -94,8 +170,9 @@ class StaffTotpEnrolView(FormView):
 
         url = self.device.config_url
         context = super().get_context_data(**kwargs)
-        context.update(admin.site.each_context(self.request))
         context.update(
+            site_header=admin.site.site_header,
+            site_title=admin.site.site_title,
             title=_("Set up your authenticator"),
             qr_svg=mark_safe(  # noqa: S308 (segno's own SVG markup; the URI is escaped in it)
                 segno.make(url, error="m").svg_inline(scale=4, title=None, border=2)
@@ -116,6 +193,7 @@ class StaffTotpEnrolView(FormView):
         except StaffError as error:
             form.add_error("code", forms.ValidationError(str(error), code=error.code))
             return self.form_invalid(form)
+        self.request.session.pop(self.SESSION_DEVICE, None)
         otp_login(self.request, device)
         self.request.session.cycle_key()
         services.session_rebind(
@@ -123,4 +201,3 @@ class StaffTotpEnrolView(FormView):
         )
         messages.success(self.request, _("Your authenticator is set up."))
         return redirect("admin:index")
-

@@ -72,7 +72,7 @@ ALLOWED_HOSTS = (
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.StaffAdminConfig",  # django.contrib.admin with the staff site as admin.site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -394,6 +394,10 @@ PORTAL_BASE_URL = (
 # How long the link that verifies a new email stays valid, and the wait before a resend.
 EMAIL_CHANGE_LINK_MAX_AGE = env.int("EMAIL_CHANGE_LINK_MAX_AGE", default=30 * 60)
 EMAIL_CHANGE_LINK_RESEND_COOLDOWN = env.int("EMAIL_CHANGE_LINK_RESEND_COOLDOWN", default=60)
+# Changes of mobile number refused to one customer per day (WIB) because the new number
+# cannot be used (another customer's, say), checked only after both codes; at the limit the
+# customer is sent to a branch until tomorrow. Counting keeps the check from being an oracle.
+PHONE_CHANGE_REFUSALS_PER_DAY = env.int("PHONE_CHANGE_REFUSALS_PER_DAY", default=3)
 
 # --- SMS ----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="twilio" if PRODUCTION else "outbox")
@@ -432,6 +436,17 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=PRODUCTION)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bank Nusantara <no-reply@bank.example>")
+# A silent SMTP server must not hold a worker for ever: the send fails and is retried.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Security notices (accounts.EmailMessage) are retried on SMTP trouble with backoff and jitter:
+# 30 s, 60 s, 120 s, then at most EMAIL_SEND_RETRY_MAX_DELAY apart, EMAIL_SEND_MAX_RETRIES times
+# (about an hour in all). Each wait stays below the Redis visibility timeout
+# (OTP_CODE_LIFETIME), or Redis would hand the waiting task to a second worker.
+EMAIL_SEND_MAX_RETRIES = env.int("EMAIL_SEND_MAX_RETRIES", default=18)
+EMAIL_SEND_RETRY_BASE = env.float("EMAIL_SEND_RETRY_BASE", default=30.0)
+EMAIL_SEND_RETRY_MAX_DELAY = env.float(
+    "EMAIL_SEND_RETRY_MAX_DELAY", default=min(240.0, OTP_CODE_LIFETIME * 0.8)
+)
 
 LOGGING = {
     "version": 1,

@@ -1,13 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.admin import StaffAdminSite
+from accounts.views import login_address_throttled
 
 from . import views
 
-# Staff log into the admin with User ID + password + their own TOTP (django-otp's
-# OTPAdminSite; StaffAdminSite also makes the admin session the staff member's only one).
-admin.site.__class__ = StaffAdminSite
+# admin.site is accounts.admin_site.StaffAdminSite (portal.apps.StaffAdminConfig): User ID +
+# password + the staff member's own TOTP.
 
 portal_patterns = (
     [
@@ -23,5 +22,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("payments.urls")),
     path("", include("tokens.urls")),
+    # The staff login counts failed logins per network address like the customers' one.
+    path("admin/login/", login_address_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,9 @@
 Every field is read-only and there is no add, change or delete form: tokens enter stock by a
 PSKC import, and every change is one of the actions below, each a page with a reason that
 calls one service in ``tokens.hardware`` (which checks the permission again and audits).
+
+Also, at the end: the customer's recent SMS on the accounts admin's customer page, and the
+approval of staff changes of a customer's phone or email (they need the OTP core).
 """
 
 from django import forms
@@ -15,11 +18,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts import services as account_services
+from accounts.admin import CustomerAdmin, CustomerPagePart
+from accounts.forms import ContactChangeDecisionForm
+from accounts.models import ContactChangeRequest, User
 from accounts.views import client_ip
 from portal.admin import ReadOnlyAdminMixin
+from portal.exceptions import CustomerError
+from portal.formatting import email_masked, phone_masked
 
-from . import hardware
+from . import hardware, services
 from .exceptions import TokenActionRefused
 from .forms import (
     StaffReasonForm,
@@ -28,7 +36,7 @@ from .forms import (
     TokenResyncForm,
     TokenStateForm,
 )
-from .models import HardwareToken
+from .models import HardwareToken, SmsMessage
 
 STAFF_STATES = [
     HardwareToken.State.LOST,
@@ -276,4 +284,153 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             request, token=token, permission=hardware.PERM_SMS_FALLBACK, form=form,
             title=_("Switch %(user_id)s to SMS OTP") % {"user_id": token.user.user_id},
             perform=perform,
+        )
+
+
+# --- A customer's SMS, and changes of phone or email, in the accounts admin ------------------
+# Here because tokens depends on accounts: the customer page of accounts shows what tokens
+# holds about the customer without importing tokens, and approving a staff change of a phone
+# or email needs the OTP core (codes to the old number voided, the customer told by SMS).
+
+RECENT = 10
+
+
+def customer_sms(request, customer) -> dict:
+    """The customer's recent SMS: delivery state, never a code (none is stored)."""
+    return {"sms_messages": SmsMessage.objects.filter(user=customer)[:RECENT]}
+
+
+CustomerAdmin.page_parts.append(
+    CustomerPagePart(template="admin/tokens/customer_sms.html", context=customer_sms)
+)
+
+
+@admin.register(ContactChangeRequest)
+class ContactChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Staff changes of a customer's phone or email, and the second person's decision.
+
+    Staff who may ask for one see the list; a supervisor who did not ask approves
+    (``tokens.services.contact_change_approve``: the change takes effect and the customer is
+    told) or rejects it with a reason. Both services check the permission and the four eyes
+    again.
+    """
+
+    list_display = [
+        "requested_at", "customer", "kind", "new_value_display", "requested_by", "state",
+        "decided_by",
+    ]
+    list_filter = ["state", "kind"]
+    list_select_related = ["user", "requested_by", "decided_by"]
+    search_fields = ["=user__user_id"]
+    search_help_text = _("Customer's User ID (exact).")
+    list_per_page = 50
+    show_full_result_count = False
+    actions = None
+
+    def has_module_permission(self, request):
+        staff = request.user
+        return staff.is_active and staff.is_staff and any(
+            staff.has_perm(permission)
+            for permission in (
+                account_services.PERM_APPROVE_CHANGE,
+                account_services.PERM_CHANGE_PHONE,
+                account_services.PERM_CHANGE_EMAIL,
+            )
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    @admin.display(description=_("customer"), ordering="user__user_id")
+    def customer(self, obj):
+        return obj.user.user_id
+
+    @admin.display(description=_("new value"))
+    def new_value_display(self, obj):
+        return obj.new_value_masked
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/approve/", wrap(self.approve_view), name=f"{info}_approve"),
+            path("<path:object_id>/reject/", wrap(self.reject_view), name=f"{info}_reject"),
+            *super().get_urls(),
+        ]
+
+    def _change_request(self, request, object_id) -> ContactChangeRequest:
+        change_request = self.get_object(request, object_id)
+        if change_request is None:
+            raise Http404
+        if not self.has_view_permission(request, change_request):
+            raise PermissionDenied
+        return change_request
+
+    def _decision_page(self, request, change_request, form, status=200):
+        staff = request.user
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Change of %(what)s for %(user_id)s")
+            % {"what": change_request.get_kind_display().lower(), "user_id": change_request.user.user_id},
+            "change": change_request,
+            "current": phone_masked(change_request.user.phone)
+            if change_request.kind == ContactChangeRequest.Kind.PHONE
+            else email_masked(change_request.user.email),
+            "form": form,
+            "can_decide": staff.has_perm(account_services.PERM_APPROVE_CHANGE)
+            and change_request.state == ContactChangeRequest.State.PENDING
+            and change_request.requested_by_id != staff.pk,
+            "own": change_request.requested_by_id == staff.pk,
+        }
+        return TemplateResponse(
+            request, "admin/accounts/contactchangerequest/decide.html", context, status=status
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        change_request = self._change_request(request, object_id)
+        return self._decision_page(request, change_request, ContactChangeDecisionForm())
+
+    def _decide_view(self, request, object_id, *, decide, done):
+        change_request = self._change_request(request, object_id)
+        if not request.user.has_perm(account_services.PERM_APPROVE_CHANGE):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect(reverse("admin:accounts_contactchangerequest_change", args=[object_id]))
+        form = ContactChangeDecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                decide(change_request, form.cleaned_data["note"])
+            except CustomerError as error:
+                form.add_error(None, forms.ValidationError(str(error), code=error.code))
+            else:
+                messages.success(request, done % {"user_id": change_request.user.user_id})
+                return redirect(reverse("admin:accounts_contactchangerequest_changelist"))
+        change_request.refresh_from_db()
+        return self._decision_page(request, change_request, form)
+
+    def approve_view(self, request, object_id):
+        def decide(change_request, note):
+            services.contact_change_approve(
+                change_request=change_request, approver=request.user, note=note,
+                ip=client_ip(request),
+            )
+
+        return self._decide_view(
+            request, object_id, decide=decide,
+            done=_("The change for %(user_id)s took effect; the customer was told."),
+        )
+
+    def reject_view(self, request, object_id):
+        def decide(change_request, note):
+            account_services.contact_change_reject(
+                change_request=change_request, approver=request.user, note=note,
+                ip=client_ip(request),
+            )
+
+        return self._decide_view(
+            request, object_id, decide=decide,
+            done=_("The change for %(user_id)s was rejected; nothing changed."),
         )

@@ -87,3 +87,10 @@ def _delayed(sms: SmsMessage, now) -> bool:
     tried_before = sms.attempts > (0 if sms.status == SmsMessage.Status.PENDING else 1)
     waited = (now - sms.created_at).total_seconds() > settings.SMS_DELAYED_AFTER
     return tried_before or waited
+
+
+def challenge_for(*, user, challenge_id) -> Challenge | None:
+    """The user's challenge with this id (an opaque reference another app kept), or None."""
+    if challenge_id is None:
+        return None
+    return Challenge.objects.filter(user=user, pk=challenge_id).first()

@@ -10,6 +10,7 @@ from accounts.models import AuditEvent, ProfileChange, User
 from tests.conftest import needs_postgres
 from tests.factories import UserFactory
 from tests.payments.test_concurrency import run_at_once
+from tokens import services as otp_services
 
 NEW = "+6281311112222"
 
@@ -53,7 +54,10 @@ def test_customer_path_turns_the_refusal_into_phone_not_available(
     change = awaiting_new(customer, new_phone=str(other_customer.phone))
     with transaction.atomic():
         with pytest.raises(exceptions.PhoneNotAvailable):
-            services.phone_change_complete(change=change)
+            otp_services.phone_number_change(
+                user=customer, new_phone=change.new_phone, actor=customer, reason="customer",
+                profile_change=change,
+            )
         # The transaction around the call is still usable (the OTP verification's, in a view).
         assert User.objects.filter(phone=str(other_customer.phone)).count() == 1
     customer.refresh_from_db()
@@ -71,7 +75,7 @@ def test_staff_path_turns_the_refusal_into_phone_not_available(
     )
     with transaction.atomic():
         with pytest.raises(exceptions.PhoneNotAvailable):
-            services.phone_change_by_staff(
+            otp_services.phone_number_change(
                 user=customer,
                 new_phone=str(other_customer.phone),
                 actor=staff,
@@ -102,7 +106,10 @@ def test_two_customers_completing_a_change_to_one_number_at_once(
 
     def complete(i):
         change = ProfileChange.objects.select_related("user").get(pk=changes[i].pk)
-        return services.phone_change_complete(change=change)
+        return otp_services.phone_number_change(
+            user=change.user, new_phone=change.new_phone, actor=change.user, reason="customer",
+            profile_change=change,
+        )
 
     results = run_at_once(2, complete)
 

@@ -44,11 +44,6 @@ def test_admin_login_page_points_to_enrolment(client, db):
     assert f'href="{ENROL}"' in page
 
 
-def test_enrolment_needs_a_login(client, db):
-    response = client.get(ENROL)
-    assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
-
-
 def test_enrol_with_the_qr_code_and_a_first_code(newcomer_client, newcomer):
     response = newcomer_client.get(ENROL)
     assert response.status_code == 200
@@ -101,3 +96,108 @@ def test_enrolled_staff_log_into_the_admin_with_the_new_device(newcomer_client, 
         )
         assert response.status_code == 302
         assert client.get("/admin/").status_code == 200
+
+
+# --- issue 9 item 1: no admin page before a confirmed TOTP device ---------------------------
+
+
+def test_a_session_verified_by_another_device_does_not_open_the_admin(
+    newcomer, django_capture_on_commit_callbacks
+):
+    """A member of staff with a phone but no TOTP device verifies a session with an SMS code
+    (a customer page's OTP): django-otp calls the session verified, yet the admin wants the
+    staff member's own confirmed TOTP device."""
+    from accounts.models import ProfileChange
+    from tests.conftest import outbox_code
+
+    newcomer.phone = "+6281234565678"
+    newcomer.save()
+    client = Client()
+    assert client.post("/login/", {"username": "stafbaru", "password": PASSWORD}).status_code == 302
+    client.post("/profil/phone/", {"new_phone": "+6281311112222"})
+    change = ProfileChange.objects.get(user=newcomer)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/profil/phone/{change.pk}/otp/")
+    response = client.post(f"/profil/phone/{change.pk}/confirm/", {"code": outbox_code()})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/accounts/user/").status_code == 302
+
+
+def test_first_admin_login_goes_straight_to_enrolment(newcomer):
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "stafbaru", "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response["Location"] == ENROL
+    # Logged in by the password alone: the enrolment page, and no admin page.
+    assert client.get(ENROL).status_code == 200
+    for page in ("/admin/", "/admin/accounts/user/", "/admin/login/"):
+        again = client.get(page, follow=True)
+        assert again.redirect_chain[-1][0] == ENROL, page
+    # The wrong password does not get there.
+    other = Client()
+    refused = other.post("/admin/login/", {"username": "stafbaru", "password": "salah-sekali"})
+    assert refused.status_code == 200 and other.get(ENROL).status_code == 302
+
+
+def test_enrolment_without_a_login_goes_to_the_staff_login(client, db):
+    response = client.get(ENROL)
+    assert response.status_code == 302 and response["Location"].startswith(
+        f"/admin/login/?next={ENROL}"
+    )
+
+
+def test_each_enrolment_draws_a_fresh_key(newcomer):
+    first = Client()
+    first.post("/login/", {"username": "stafbaru", "password": PASSWORD})
+    first_uri = otpauth_uri(first.get(ENROL).content.decode())
+    # The same session sees the same key on a reload.
+    assert otpauth_uri(first.get(ENROL).content.decode()) == first_uri
+    second = Client()
+    second.post("/login/", {"username": "stafbaru", "password": PASSWORD})
+    second_uri = otpauth_uri(second.get(ENROL).content.decode())
+    assert pyotp.parse_uri(second_uri).secret != pyotp.parse_uri(first_uri).secret
+    # One unconfirmed device: the older one (and its key) is gone.
+    device = TOTPDevice.objects.get(user=newcomer)
+    assert device.config_url == second_uri and not device.confirmed
+    # The first session's key enrols nothing any more (and that session ended at the new
+    # login: one session per user).
+    response = first.post(ENROL, {"code": pyotp.parse_uri(first_uri).now()})
+    assert response.status_code == 302 and response["Location"] != "/admin/"
+    assert list(TOTPDevice.objects.filter(user=newcomer)) == [device]
+
+
+def test_wrong_enrolment_codes_are_throttled_like_login_codes(newcomer):
+    import time_machine
+    from django.utils import timezone
+
+    client = Client()
+    client.post("/login/", {"username": "stafbaru", "password": PASSWORD})
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        totp = pyotp.parse_uri(otpauth_uri(client.get(ENROL).content.decode()))
+        right = totp.now()
+        wrong = f"{(int(right) + 1) % 10**6:06d}"
+        assert client.post(ENROL, {"code": wrong}).status_code == 200
+        device = TOTPDevice.objects.get(user=newcomer)
+        # Counted and committed although the request failed (django-otp's ThrottlingMixin).
+        assert device.throttling_failure_count == 1
+        # Within the back-off even the right code is refused.
+        response = client.post(ENROL, {"code": right})
+        assert response.status_code == 200
+        assert response.context["form"].errors.as_data()["code"][0].code == "enrolment_throttled"
+        assert client.post(ENROL, {"code": wrong}).status_code == 200
+        traveller.shift(timedelta(seconds=2))
+        assert client.post(ENROL, {"code": wrong}).status_code == 200
+        device.refresh_from_db()
+        assert not device.confirmed and device.throttling_failure_count == 2
+        # Starting a new enrolment does not clear the count.
+        other = Client()
+        other.post("/login/", {"username": "stafbaru", "password": PASSWORD})
+        other.get(ENROL)
+        assert TOTPDevice.objects.get(user=newcomer).throttling_failure_count == 2
+        traveller.shift(timedelta(seconds=31))
+        code = pyotp.parse_uri(otpauth_uri(other.get(ENROL).content.decode())).now()
+        assert other.post(ENROL, {"code": code}).status_code == 302
+    device = TOTPDevice.objects.get(user=newcomer)
+    assert device.confirmed and device.throttling_failure_count == 0

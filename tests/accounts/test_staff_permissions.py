@@ -1,6 +1,7 @@
-"""Who may flag, unblock and change a customer's phone, checked on the services themselves:
-the admin is one caller; a management command, a task or a future view is another, and each
-must meet the same refusal. A refused call raises the exact error and changes nothing."""
+"""Who may flag, unblock, and ask for or approve a change of a customer's phone or email,
+checked on the services themselves: the admin is one caller; a management command, a task or
+a future view is another, and each must meet the same refusal. A refused call raises the
+exact error and changes nothing."""
 
 import pytest
 from axes.models import AccessAttempt
@@ -8,8 +9,9 @@ from django.test import Client
 
 from accounts import services
 from accounts.exceptions import FlagNeedsSupervisor, NotPermitted
-from accounts.models import AccessBlock, AuditEvent, User
+from accounts.models import AccessBlock, AuditEvent, ContactChangeRequest, User
 from tests.factories import PASSWORD, UserFactory
+from tokens import services as otp_services
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +23,9 @@ ROLES = ("agent", "branch", "supervisor", "none", "inactive")
 FLAG = {"agent": OK, "branch": NotPermitted, "supervisor": OK}
 UNBLOCK_COUNTERS = {"agent": OK, "branch": NotPermitted, "supervisor": OK}
 UNBLOCK_FLAGS = {"agent": FlagNeedsSupervisor, "branch": NotPermitted, "supervisor": OK}
-PHONE_CHANGE = {"agent": NotPermitted, "branch": OK, "supervisor": OK}
+PHONE_CHANGE = {"agent": NotPermitted, "branch": OK, "supervisor": OK}  # asking for one
+EMAIL_CHANGE = {"agent": NotPermitted, "branch": OK, "supervisor": OK}  # asking for one
+APPROVE_CHANGE = {"agent": NotPermitted, "branch": NotPermitted, "supervisor": OK}
 NEW_PHONE = "+6281311112222"
 
 
@@ -62,6 +66,8 @@ def test_the_tables_say_what_the_role_table_says():
         assert (UNBLOCK_COUNTERS[role] == OK) == ("unblock_access" in codenames)
         assert (UNBLOCK_FLAGS[role] == OK) == ({"unblock_access", "unblock_lost_phone"} <= set(codenames))
         assert (PHONE_CHANGE[role] == OK) == ("change_phone" in codenames)
+        assert (EMAIL_CHANGE[role] == OK) == ("change_email" in codenames)
+        assert (APPROVE_CHANGE[role] == OK) == ("approve_contact_change" in codenames)
     assert set(services.ROLE_PERMISSIONS) == set(FLAG)
 
 
@@ -163,22 +169,53 @@ def test_access_unblock_of_a_flag_per_role(locked_out, role, kind):
         assert audited(AuditEvent.Action.ACCESS_UNBLOCKED) == []
 
 
+@pytest.mark.parametrize("kind", ["phone", "email"])
 @pytest.mark.parametrize("role", ROLES)
-def test_phone_change_by_staff_per_role(customer, role):
+def test_asking_for_a_change_of_phone_or_email_per_role(customer, role, kind):
     actor = staff_of(role)
-    old_phone = str(customer.phone)
+    new_value = NEW_PHONE if kind == "phone" else "budi.baru@example.com"
 
-    def change():
-        return services.phone_change_by_staff(
-            user=customer, new_phone=NEW_PHONE, actor=actor, reason="lost phone, ID seen", ip=None
+    def ask():
+        return services.contact_change_request(
+            user=customer, kind=kind, new_value=new_value, actor=actor, reason="lost phone, ID seen"
         )
 
-    outcome = expected(PHONE_CHANGE, role)
+    outcome = expected(PHONE_CHANGE if kind == "phone" else EMAIL_CHANGE, role)
     if outcome == OK:
-        assert change() == old_phone
+        change_request = ask()
+        assert (change_request.requested_by, change_request.state) == (actor, "pending")
+        assert audited(AuditEvent.Action.CONTACT_CHANGE_REQUESTED) == [actor.pk]
+    else:
+        refused(outcome, ask)
+        assert not ContactChangeRequest.objects.exists()
+        assert audited(AuditEvent.Action.CONTACT_CHANGE_REQUESTED) == []
+    # Asking never changes the customer's phone or email by itself.
+    assert str(User.objects.get(pk=customer.pk).phone) == str(customer.phone)
+    assert User.objects.get(pk=customer.pk).email == customer.email
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_approving_a_change_per_role(customer, role):
+    asker, _ = services.staff_create(
+        user_id="staf-peminta", full_name="Staf Peminta", password=PASSWORD, role="branch"
+    )
+    change_request = services.contact_change_request(
+        user=customer, kind="phone", new_value=NEW_PHONE, actor=asker, reason="lost phone"
+    )
+    actor = staff_of(role)
+
+    def approve():
+        return otp_services.contact_change_approve(
+            change_request=change_request, approver=actor, note="ok"
+        )
+
+    outcome = expected(APPROVE_CHANGE, role)
+    if outcome == OK:
+        approve()
         assert str(User.objects.get(pk=customer.pk).phone) == NEW_PHONE
         assert audited(AuditEvent.Action.PHONE_CHANGED) == [actor.pk]
     else:
-        refused(outcome, change)
-        assert str(User.objects.get(pk=customer.pk).phone) == old_phone
+        refused(outcome, approve)
+        assert str(User.objects.get(pk=customer.pk).phone) == str(customer.phone)
+        assert ContactChangeRequest.objects.get().state == "pending"
         assert audited(AuditEvent.Action.PHONE_CHANGED) == []

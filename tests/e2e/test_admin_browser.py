@@ -29,15 +29,18 @@ def test_staff_enrol_login_flag_unblock_audit(new_page, live_server, customer, o
     staff.groups.add(groups["supervisor"])
     services.access_block(user=other_customer, kind=AccessBlock.Kind.OTP_FAILURES, reason="5 wrong OTPs")
 
-    # The admin login page tells a newcomer where to set up the authenticator.
+    # The admin login page tells a newcomer where to set up the authenticator; the first
+    # login (User ID and password, no code yet) goes straight there, to no admin page.
     page = new_page()
     page.goto(f"{base}/admin/login/")
     shoot(page, "admin-01-login")
     page.locator(".staff-enrol-hint a").click()
-    expect(page).to_have_url(re.compile(r"/login/\?next=/staff/otp/enrol/"))
+    expect(page).to_have_url(re.compile(r"/admin/login/\?next=/staff/otp/enrol/"))
     page.locator("#id_username").fill("stafbaru")
     page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    page.locator("#login-form input[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/staff/otp/enrol/$"))
+    page.goto(f"{base}/admin/accounts/user/")
     expect(page).to_have_url(re.compile(r"/staff/otp/enrol/$"))
     expect(page.locator(".staff-enrol-qr svg")).to_be_visible()
     shoot(page, "admin-02-otp-enrol")

@@ -46,7 +46,8 @@ def test_admin_requires_otp(client, db):
     response = client.post(
         "/admin/login/?next=/admin/", {"username": "staf01", "password": PASSWORD, "otp_token": ""}
     )
-    assert response.status_code == 200  # refused: no OTP device, no token
+    # No OTP device yet: the password alone leads to the enrolment page, never into the admin.
+    assert response.status_code == 302 and response["Location"] == "/staff/otp/enrol/"
     assert client.get("/admin/").status_code == 302
 
 
