@@ -779,7 +779,8 @@ def contact_change_approve(*, change_request, approver: User, note: str = "", ip
                 ip=ip,
                 data=data,
             )
-        except account_exceptions.ProfileChangeError:
+        except account_exceptions.PhoneNotAvailable:
+            # Staff may be told why (unlike a customer): taken since it was asked, say.
             raise account_exceptions.PhoneInUse() from None
     else:
         account_services.email_address_set(

@@ -240,3 +240,13 @@ def test_a_new_request_replaces_the_pending_one(customer, branch):
     first.refresh_from_db()
     assert first.state == "voided"
     assert models.ContactChangeRequest.objects.filter(state="pending").count() == 1
+
+
+def test_approval_says_so_when_the_number_is_the_customers_own_by_then(customer, branch, supervisor):
+    request = services.contact_change_request(
+        user=customer, kind="phone", new_value=NEW, actor=branch[0], reason=REASON
+    )
+    User.objects.filter(pk=customer.pk).update(phone=NEW)  # changed meanwhile, another way
+    with pytest.raises(exceptions.SamePhone):
+        otp_services.contact_change_approve(change_request=request, approver=supervisor[0], note="")
+    assert models.ContactChangeRequest.objects.get().state == "pending"
