@@ -371,8 +371,8 @@ class ContactChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": _("Change of %(what)s for %(user_id)s")
-            % {"what": change_request.get_kind_display().lower(), "user_id": change_request.user.user_id},
+            "title": _("Change for %(user_id)s: %(what)s")
+            % {"user_id": change_request.user.user_id, "what": change_request.get_kind_display()},
             "change": change_request,
             "current": phone_masked(change_request.user.phone)
             if change_request.kind == ContactChangeRequest.Kind.PHONE

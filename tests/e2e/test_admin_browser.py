@@ -106,3 +106,54 @@ def test_staff_enrol_login_flag_unblock_audit(new_page, live_server, customer, o
         admin.goto(f"{base}/admin/accounts/user/{other_customer.pk}/change/")
         shoot(admin, "admin-12-customer-otp-blocked")
     assert Group.objects.filter(name="Supervisor").exists()
+
+
+def test_four_eyes_on_a_staff_phone_change(new_page, live_server, customer):
+    """A branch officer asks to change a customer's number; it changes only when a supervisor,
+    someone else, approves it in another browser; the officer cannot approve it."""
+    from base64 import b32encode
+
+    from accounts.models import User
+    from tokens.models import OutboxMessage
+
+    base = live_server.url
+
+    def staff_page(user_id, role):
+        user, device = services.staff_create(
+            user_id=user_id, full_name=f"Staf {role}", password=PASSWORD, role=role
+        )
+        page = new_page()
+        page.goto(f"{base}/admin/login/")
+        page.locator("#id_username").fill(user_id)
+        page.locator("#id_password").fill(PASSWORD)
+        page.locator("#id_otp_token").fill(pyotp.TOTP(b32encode(device.bin_key).decode()).now())
+        page.locator("#login-form input[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/admin/$"))
+        return page
+
+    officer = staff_page("cabang01", "branch")
+    officer.goto(f"{base}/admin/accounts/user/")
+    expect(officer.locator("#result_list tbody tr")).to_have_count(0)  # nobody without a search
+    officer.locator("#searchbar").fill("0812 3456 5678")
+    officer.locator("#changelist-search input[type=submit]").click()
+    officer.locator("#result_list tbody tr a").first.click()
+    officer.get_by_role("link", name=re.compile("Change mobile number|Ubah nomor")).click()
+    officer.locator("#id_new_phone").fill("0813 1111 2222")
+    officer.locator("#id_reason").fill("Phone stolen; KTP checked at the branch, form signed")
+    officer.locator("input[type=submit]").click()
+    expect(officer.locator(".messagelist")).to_be_visible()
+    shoot(officer, "admin-20-change-asked")
+    assert str(User.objects.get(pk=customer.pk).phone) == "+6281234565678"
+
+    boss = staff_page("kepala01", "supervisor")
+    boss.goto(f"{base}/admin/accounts/contactchangerequest/")
+    shoot(boss, "admin-21-changes-waiting")
+    boss.locator("#result_list tbody tr a").first.click()
+    expect(boss.locator(".contact-change-new")).to_have_text("+6281311112222")
+    shoot(boss, "admin-22-change-to-decide")
+    boss.locator("#id_note").fill("Called the customer back on the branch's record")
+    boss.locator("input[formaction$='/approve/']").click()
+    expect(boss.locator(".messagelist")).to_be_visible()
+    shoot(boss, "admin-23-change-approved")
+    assert str(User.objects.get(pk=customer.pk).phone) == "+6281311112222"
+    assert OutboxMessage.objects.filter(to="+6281234565678").exists()  # the old number is told
