@@ -155,12 +155,21 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     def _customer(self, request, object_id) -> User:
+        """The customer a page of their record is about; every such look is audited (the
+        overview, each action page, the history)."""
         customer = self.get_object(request, object_id)
         if customer is None:
             raise Http404
         if not self.has_view_permission(request, customer):
             raise PermissionDenied
+        services.customer_view_record(
+            customer=customer, actor=request.user, ip=client_ip(request)
+        )
         return customer
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._customer(request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
     def _overview_url(self, customer) -> str:
         return reverse("admin:accounts_user_change", args=[customer.pk])
@@ -172,7 +181,6 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method != "GET":
             raise PermissionDenied
         staff = request.user
-        services.customer_view_record(customer=customer, actor=staff, ip=client_ip(request))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

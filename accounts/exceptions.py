@@ -38,7 +38,7 @@ class NotACustomer(StaffError):
 
 
 class SecondPersonRequired(NotPermitted):
-    message = _("You asked for this change yourself: another supervisor must decide it.")
+    message = _("You asked for this change yourself: a supervisor other than you must decide it.")
     code = "second_person_required"
 
 

@@ -9,6 +9,7 @@ from django.db.models import ProtectedError
 
 from accounts import services
 from accounts.models import AuditEvent
+from tests.conftest import needs_postgres
 from tests.factories import UserFactory
 
 
@@ -83,3 +84,20 @@ def test_flush_still_empties_the_log():
     UserFactory(user_id="budi")
     event = services.audit_log(action=AuditEvent.Action.LOGIN)
     _refused(lambda: AuditEvent.objects.filter(pk=event.pk).delete())
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_truncate_is_refused_on_postgresql():
+    """TRUNCATE fires no row trigger: a statement trigger refuses it (an outsider emptied the
+    log with one TRUNCATE). SQLite has no TRUNCATE. Committed rows, as in the outsider's try
+    (a TRUNCATE right after an insert in the same transaction is refused for another reason)."""
+    user = UserFactory(user_id="andi")
+    event = services.audit_log(action=AuditEvent.Action.LOGIN, subject=user, actor=user)
+
+    def truncate():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE accounts_auditevent")
+
+    _refused(truncate)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

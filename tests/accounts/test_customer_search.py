@@ -57,3 +57,16 @@ def test_a_refused_look_is_not_audited_as_a_view(customer):
     client, staff = staff_client("agent")
     assert client.get(f"{CUSTOMERS}{staff.pk}/change/").status_code == 404  # staff: not a customer
     assert not AuditEvent.objects.filter(action="customer_viewed").exists()
+
+
+@pytest.mark.parametrize("page", ["flag", "unblock", "history", "phone", "email"])
+def test_every_page_of_a_customer_record_is_audited(page, customer):
+    """An outsider walked guessed ids through the flag, unblock and history pages, which
+    showed names and block states without an audit entry."""
+    client, staff = staff_client("supervisor")
+    response = client.get(f"{CUSTOMERS}{customer.pk}/{page}/", REMOTE_ADDR="10.1.2.3")
+    assert response.status_code in (200, 403)
+    if response.status_code == 200:
+        assert AuditEvent.objects.filter(
+            action="customer_viewed", actor=staff, subject=customer, ip_address="10.1.2.3"
+        ).count() == 1
