@@ -275,57 +275,56 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             perform=perform,
         )
 
-    def _change_asked(self, change_request) -> str:
-        return _(
-            "The change for %(user_id)s is asked (%(new)s): it takes effect when a supervisor "
-            "who is not you approves it."
-        ) % {"user_id": change_request.user.user_id, "new": change_request.new_value_masked}
-
-    def phone_view(self, request, object_id):
-        """A customer who lost the old phone gets a new number after an identity check, once a
-        supervisor approves it (four eyes)."""
+    def _contact_change_view(
+        self, request, object_id, *, kind, field, permission, form_class, title
+    ):
+        """Ask for a change of the customer's phone or email; it takes effect only once a
+        supervisor who is someone else approves it (four eyes)."""
 
         def perform(customer, data):
-            return self._change_asked(
-                services.contact_change_request(
-                    user=customer,
-                    kind=ContactChangeRequest.Kind.PHONE,
-                    new_value=data["new_phone"],
-                    actor=request.user,
-                    reason=data["reason"],
-                    ip=client_ip(request),
-                )
+            change_request = services.contact_change_request(
+                user=customer,
+                kind=kind,
+                new_value=data[field],
+                actor=request.user,
+                reason=data["reason"],
+                ip=client_ip(request),
             )
+            return _(
+                "The change for %(user_id)s is asked (%(new)s): it takes effect when a "
+                "supervisor who is not you approves it."
+            ) % {"user_id": customer.user_id, "new": change_request.new_value_masked}
 
         return self._action_view(
             request,
             object_id,
-            permission=services.PERM_CHANGE_PHONE,
-            form_class=StaffPhoneChangeForm,
-            title=_("Change mobile number"),
+            permission=permission,
+            form_class=form_class,
+            title=title,
             perform=perform,
         )
 
-    def email_view(self, request, object_id):
-        def perform(customer, data):
-            return self._change_asked(
-                services.contact_change_request(
-                    user=customer,
-                    kind=ContactChangeRequest.Kind.EMAIL,
-                    new_value=data["new_email"],
-                    actor=request.user,
-                    reason=data["reason"],
-                    ip=client_ip(request),
-                )
-            )
-
-        return self._action_view(
+    def phone_view(self, request, object_id):
+        """A customer who lost the old phone gets a new number after an identity check."""
+        return self._contact_change_view(
             request,
             object_id,
+            kind=ContactChangeRequest.Kind.PHONE,
+            field="new_phone",
+            permission=services.PERM_CHANGE_PHONE,
+            form_class=StaffPhoneChangeForm,
+            title=_("Change mobile number"),
+        )
+
+    def email_view(self, request, object_id):
+        return self._contact_change_view(
+            request,
+            object_id,
+            kind=ContactChangeRequest.Kind.EMAIL,
+            field="new_email",
             permission=services.PERM_CHANGE_EMAIL,
             form_class=StaffEmailChangeForm,
             title=_("Change email"),
-            perform=perform,
         )
 
 

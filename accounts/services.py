@@ -84,11 +84,6 @@ def audit_log(
     )
 
 
-def login_username_normalise(request, credentials: dict) -> str:
-    """The User ID that login throttling counts: case and surrounding spaces do not matter."""
-    return (credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD, "").strip().lower()
-
-
 def session_start(*, user: User, session_key: str, ip: str | None, language: str) -> None:
     """Make ``session_key`` the user's only session (a new login ends the old one) and audit it.
 

@@ -1,6 +1,7 @@
 """Fixtures every test tier shares: customers, a fake Twilio, a real Celery worker, a browser."""
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -237,33 +238,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def two_web_processes(tmp_path):
+@contextlib.contextmanager
+def web_process(log_path, *, env=None, threads=8, timeout=30):
+    """One gunicorn process (threads, so that its requests really run in parallel) on the test
+    database, on a free port of 127.0.0.1; yields its base URL once it answers, and stops it
+    (killed if a request still hangs)."""
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "SMS_BACKEND": "outbox",
         "CELERY_TASK_ALWAYS_EAGER": "True",  # the SMS goes to the outbox inside the request
         "DEBUG": "False",
+        **(env or {}),
     }
-    processes, bases = [], []
-    for name in ("a", "b"):
-        port = free_port()
-        log = open(tmp_path / f"web-{name}.log", "w")  # noqa: SIM115 - closed below
-        processes.append(
-            (
-                subprocess.Popen(
-                    # Threads, so that requests to one process really run in parallel.
-                    [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}",
-                     "-w", "1", "--threads", "8", "--timeout", "30"],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                ),
-                log,
-            )
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}",
+             "-w", "1", "--threads", str(threads), "--timeout", str(timeout),
+             "--graceful-timeout", "5"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-        bases.append(f"http://127.0.0.1:{port}")
-    try:
-        for base in bases:
+        base = f"http://127.0.0.1:{port}"
+        try:
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -273,12 +270,20 @@ def two_web_processes(tmp_path):
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-        yield bases
-    finally:
-        for process, log in processes:
+            yield base
+        finally:
             process.terminate()
-            process.wait(timeout=15)
-            log.close()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+@pytest.fixture
+def two_web_processes(tmp_path):
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(web_process(tmp_path / f"web-{name}.log")) for name in "ab"]
 
 
 def web_post(session, url, data):

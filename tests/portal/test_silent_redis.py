@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from payments.models import BankAccount
-from tests.conftest import ROOT, database_url, free_port
+from tests.conftest import ROOT, web_process
 from tests.conftest import web_post as post
 from tests.factories import PASSWORD
 from tokens.models import SmsMessage
@@ -59,40 +59,9 @@ def silent_redis():
 @pytest.fixture
 def web_with_silent_broker(transactional_db, silent_redis, tmp_path):
     """One gunicorn process on the test database whose Celery broker is the silent Redis."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": silent_redis.url(),
-        "CELERY_TASK_ALWAYS_EAGER": "False",
-        "SMS_BACKEND": "outbox",
-        "DEBUG": "False",
-    }
-    with open(tmp_path / "web.log", "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}",
-             "-w", "1", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    requests.get(f"{base}/login/", timeout=10)
-                    break
-                except (requests.ConnectionError, requests.Timeout):
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:  # a request still hanging (the bug this tests)
-                process.kill()
-                process.wait(timeout=15)
+    env = {"CELERY_BROKER_URL": silent_redis.url(), "CELERY_TASK_ALWAYS_EAGER": "False"}
+    with web_process(tmp_path / "web.log", env=env, threads=4, timeout=60) as base:
+        yield base
 
 
 def test_generate_otp_answers_when_the_broker_never_answers(
