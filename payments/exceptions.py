@@ -10,7 +10,12 @@ class PaymentError(CustomerError):
     code = "payment_error"
 
 
-class InsufficientFunds(PaymentError):
+class TransferRefused(PaymentError):
+    """A refusal that ends a pending transfer when it comes at confirmation: it is marked
+    failed with the error's ``code`` as the reason (``Transfer.FAILURE_REASONS``)."""
+
+
+class InsufficientFunds(TransferRefused):
     message = _("The balance of the source account is not enough for this transfer.")
     code = "insufficient_funds"
 
@@ -35,12 +40,12 @@ class PayeeExists(PaymentError):
     code = "payee_exists"
 
 
-class CurrencyMismatch(PaymentError):
+class CurrencyMismatch(TransferRefused):
     message = _("Transfers between different currencies are not supported.")
     code = "currency_mismatch"
 
 
-class CurrencyNotSupported(PaymentError):
+class CurrencyNotSupported(TransferRefused):
     message = _(
         "Internet Banking transfers are in Rupiah only. For other currencies please visit a "
         "branch."
@@ -56,12 +61,12 @@ class LookupLimitReached(PaymentError):
     code = "lookup_limit"
 
 
-class TransferLimitExceeded(PaymentError):
+class TransferLimitExceeded(TransferRefused):
     message = _("The amount is above the limit of %(limit)s per transfer.")
     code = "transfer_limit"
 
 
-class DailyLimitExceeded(PaymentError):
+class DailyLimitExceeded(TransferRefused):
     message = _(
         "The amount is above your daily transfer limit of %(limit)s: you have transferred "
         "%(used)s today, so at most %(left)s more can go until midnight (WIB)."

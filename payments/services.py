@@ -186,13 +186,7 @@ def transfer_confirm(
             execute=lambda: _transfer_execute(transfer),
             confirmed=lambda: _refreshed(transfer).status == Transfer.Status.COMPLETED,
         )
-    except (
-        exceptions.InsufficientFunds,
-        exceptions.TransferLimitExceeded,
-        exceptions.DailyLimitExceeded,
-        exceptions.CurrencyMismatch,
-        exceptions.CurrencyNotSupported,
-    ) as refused:
+    except exceptions.TransferRefused as refused:
         Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
             status=Transfer.Status.FAILED, failure_reason=refused.code
         )
