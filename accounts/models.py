@@ -62,6 +62,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # Consecutive wrong OTPs across challenges; reaching the limit blocks OTP (AccessBlock).
     otp_failure_count = models.PositiveSmallIntegerField(default=0)
+    # Set when the bank chose the password (account opened or password reset by staff): the
+    # customer must choose a new one at the next login before anything else.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
     # The one session allowed for this user; any other session is ended on its next request.
     session_key = models.CharField(max_length=40, blank=True, editable=False)
     is_staff = models.BooleanField(_("staff status"), default=False)
@@ -191,6 +194,16 @@ class AuditEvent(models.Model):
         CONTACT_CHANGE_REJECTED = "contact_change_rejected", _("Staff change of phone or email rejected")
         CUSTOMER_VIEWED = "customer_viewed", _("Customer's page viewed by staff")
         PHONE_CHANGE_REFUSED = "phone_change_refused", _("Phone number change refused")
+        PASSWORD_RESET_ASKED = "password_reset_asked", _("Forgotten password: reset asked")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PASSWORD_SET_BY_STAFF = "password_set_by_staff", _("Password set by the bank")
+        TRANSFER_CANCELLED = "transfer_cancelled", _("Transfer cancelled")
+        TRANSFER_EXPIRED = "transfer_expired", _("Transfer expired")
+        PAYEE_CHANGED = "payee_changed", _("Payee renamed")
+        PAYEE_DELETED = "payee_deleted", _("Payee deleted")
+        TOKEN_REPLACED = "token_replaced", _("Token replaced")
+        STATEMENT_DOWNLOADED = "statement_downloaded", _("Statement downloaded")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -205,6 +218,9 @@ class AuditEvent(models.Model):
     )
     action = models.CharField(max_length=30, choices=Action.choices, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Nullable on purpose: adding a NOT NULL column makes SQLite rebuild the table, and the
+    # rebuild would drop the append-only triggers (accounts/0008).
+    user_agent = models.CharField(_("user agent"), max_length=300, null=True, blank=True)
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 

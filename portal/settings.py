@@ -473,3 +473,23 @@ TRANSFER_LOOKUP_DAILY_LIMIT = env.int("TRANSFER_LOOKUP_DAILY_LIMIT", default=20)
 RECIPIENT_NAME_MASKED = env.bool("RECIPIENT_NAME_MASKED", default=False)
 # The one currency Internet Banking moves: the limits above, the SMS and the statement are in it.
 TRANSFER_CURRENCY = "IDR"
+# A transfer started but not confirmed waits this long, then expires by itself (it can never be
+# confirmed afterwards); by default the lifetime of the code that would confirm it.
+TRANSFER_PENDING_LIFETIME = env.int("TRANSFER_PENDING_LIFETIME", default=OTP_CODE_LIFETIME)
+# Mutasi Rekening: one view covers at most this many days, over at most this many days back.
+STATEMENT_MAX_RANGE_DAYS = env.int("STATEMENT_MAX_RANGE_DAYS", default=31)
+STATEMENT_HISTORY_DAYS = env.int("STATEMENT_HISTORY_DAYS", default=183)
+STATEMENT_PAGE_SIZE = env.int("STATEMENT_PAGE_SIZE", default=25)
+
+# --- The bank as customers reach it ---------------------------------------------------------
+# Shown on the login page, the error pages, and to a blocked or flagged customer.
+BANK_CALL_CENTRE = env.str("BANK_CALL_CENTRE", default="1500 123")
+
+# --- Passwords ------------------------------------------------------------------------------
+# Forgotten password ("Lupa Password?"): tries per User ID and per network address in a window,
+# counted in the shared cache (every web process sees them) with the window's length.
+PASSWORD_RESET_USER_LIMIT = env.int("PASSWORD_RESET_USER_LIMIT", default=5)
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=20)
+PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW", default=60 * 60)
+# How long a proven reset (identity + SMS OTP) may wait for its new password.
+PASSWORD_RESET_LIFETIME = env.int("PASSWORD_RESET_LIFETIME", default=10 * 60)
