@@ -108,3 +108,35 @@ class LinkInvalid(ProfileChangeError):
 class LinkResendTooSoon(ProfileChangeError):
     message = _("A link was just sent. You can ask for a new one in %(seconds)s seconds.")
     code = "link_resend_too_soon"
+
+
+class PasswordError(CustomerError):
+    """A forgotten-password or password-change step the rules refuse (shown to the customer)."""
+
+    message = _("The password could not be changed.")
+    code = "password_error"
+
+
+class PasswordResetThrottled(PasswordError):
+    message = _("Too many tries to reset a password. Try again in %(minutes)s minutes.")
+    code = "password_reset_throttled"
+
+
+class PasswordResetNotPending(PasswordError):
+    message = _(
+        "This password reset has expired or was already used. Please start again from "
+        "“Forgot password?”."
+    )
+    code = "password_reset_not_pending"
+
+
+class PasswordCodeResendTooSoon(PasswordError):
+    # The same words as the OTP core's ResendTooSoon: whether the data matched or not, the
+    # customer reads the same sentence.
+    message = _("A code was just sent. You can ask for a new one in %(seconds)s seconds.")
+    code = "resend_too_soon"
+
+
+class PasswordChangeNotPending(PasswordError):
+    message = _("This password change is no longer waiting for confirmation. Please start again.")
+    code = "password_change_not_pending"

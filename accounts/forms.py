@@ -1,6 +1,6 @@
 import phonenumbers
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from phonenumber_field.formfields import PhoneNumberField
@@ -204,3 +204,123 @@ class ContactChangeDecisionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+# --- Passwords: "Lupa Password?" and "Ganti Password" ---------------------------------------
+
+
+class PasswordResetRequestForm(forms.Form):
+    """User ID, birth date (DD/MM/YYYY) and an account number: only their shape is checked
+    here; whether they fit a customer is the service's question, never answered on the page."""
+
+    error_messages = {
+        "invalid_birth_date": _("Enter your birth date as DD/MM/YYYY, for example 05/03/1992."),
+        "invalid_account": _("Enter the 10 digits of one of your account numbers."),
+    }
+
+    user_id = forms.CharField(
+        label=_("User ID"),
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
+        ),
+    )
+    birth_date = forms.CharField(
+        label=_("Birth date"),
+        max_length=20,
+        help_text=_("DD/MM/YYYY"),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "bday", "inputmode": "numeric", "placeholder": "DD/MM/YYYY"}
+        ),
+    )
+    account_number = forms.CharField(
+        label=_("Account number"),
+        max_length=20,
+        help_text=_("Any of your accounts at Bank Nusantara, 10 digits."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    def clean_birth_date(self):
+        import re
+
+        value = re.sub(r"\s", "", self.cleaned_data["birth_date"])
+        error = forms.ValidationError(
+            self.error_messages["invalid_birth_date"], code="invalid_birth_date"
+        )
+        if not re.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", value, flags=re.ASCII):
+            raise error
+        try:
+            return forms.DateField(input_formats=["%d/%m/%Y"]).clean(value)
+        except forms.ValidationError:
+            raise error from None
+
+    def clean_account_number(self):
+        import re
+
+        value = re.sub(r"[\s.-]", "", self.cleaned_data["account_number"])
+        if not re.fullmatch(r"[0-9]{10}", value, flags=re.ASCII):
+            raise forms.ValidationError(
+                self.error_messages["invalid_account"], code="invalid_account"
+            )
+        return value
+
+
+class PasswordNewForm(SetPasswordForm):
+    """The new password twice, checked by AUTH_PASSWORD_VALIDATORS against this customer."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields["new_password1"].widget.attrs.pop("autofocus", None)
+        # Plain words, not Django's HTML list: shown in the form's help paragraph.
+        self.fields["new_password1"].help_text = _(
+            "At least 8 characters, not a common password, and not like your User ID or name."
+        )
+        self.fields["new_password2"].help_text = _("The same password again.")
+
+
+class PasswordChangeStartForm(PasswordNewForm):
+    """ "Ganti Password": the current password, then the new one twice.
+
+    The current password is checked through ``authenticate``, so a wrong one counts toward
+    the same lock as a wrong password at login (django-axes, per User ID).
+    """
+
+    error_messages = {
+        **SetPasswordForm.error_messages,
+        "password_incorrect": _("Your current password is wrong."),
+        "same_password": _("The new password must differ from the current one."),
+    }
+
+    old_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    field_order = ["old_password", "new_password1", "new_password2"]
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        from django.contrib.auth import authenticate
+
+        old = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.user_id, password=old)
+        if checked is None or checked.pk != self.user.pk:
+            self.wrong_current_password = True
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old
+
+    def clean(self):
+        cleaned = super().clean()
+        new = cleaned.get("new_password2")
+        if new and cleaned.get("old_password") and new == cleaned["old_password"]:
+            self.add_error(
+                "new_password2",
+                forms.ValidationError(self.error_messages["same_password"], code="same_password"),
+            )
+        return cleaned

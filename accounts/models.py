@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -461,3 +463,88 @@ class ContactChangeRequest(models.Model):
         if self.kind == self.Kind.PHONE:
             return phone_masked(self.new_phone)
         return email_masked(self.new_email)
+
+
+class PasswordReset(models.Model):
+    """One try at "Lupa Password?": identity asked, an SMS OTP, then a new password.
+
+    A row is written for every try, whether the data matched or not (the tries are counted
+    per typed User ID and per network address from these rows, and both kinds of try go
+    through the same pages). ``user`` is set only when User ID, birth date and account number
+    all matched a customer who may reset; a reset without one can never be verified. The id
+    is random and lives in the browser's session; the code's challenge is named by its id
+    only (no foreign key up the dependency order).
+    """
+
+    class State(models.TextChoices):
+        ASKED = "asked", _("Waiting for the code")
+        VERIFIED = "verified", _("Code verified, waiting for the new password")
+        COMPLETED = "completed", _("Password reset")
+        SENT_TO_BANK = "sent_to_bank", _("Sent to the bank (blocked or no phone)")
+        THROTTLED = "throttled", _("Refused: too many tries")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="password_resets",
+    )
+    # What the throttle counts: the User ID as typed, in lower case when it names a user,
+    # else its keyed hash (accounts.services.login_user_id_resolve); and the network address.
+    user_key = models.CharField(max_length=64, db_index=True)
+    address = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ASKED)
+    challenge_ref = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When the (real or pretended) code was last sent: the resend cooldown and the code's
+    # lifetime are shown from it, the same for a reset whose data matched and one whose did not.
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    # Wrong codes on the current (pretended) code and in a row: a reset whose data did not
+    # match answers like a real one (tries left, voided, blocked) without counting anywhere.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    failures = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state__in=["verified", "completed"])
+                | models.Q(user__isnull=False, verified_at__isnull=False),
+                name="accounts_passwordreset_verified_has_user",
+            )
+        ]
+
+    def __str__(self):
+        return f"Password reset {self.pk} ({self.state})"
+
+
+class PasswordChange(models.Model):
+    """A logged-in customer's change of password, waiting for its OTP ("Ganti Password").
+
+    Holds only the new password's hash (``make_password``), never the password itself; the
+    hash becomes the user's password when the OTP confirms, and is then blanked.
+    """
+
+    class State(models.TextChoices):
+        AWAITING_OTP = "awaiting_otp", _("Waiting for the OTP")
+        COMPLETED = "completed", _("Completed")
+        VOIDED = "voided", _("Voided")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_changes"
+    )
+    password_hash = models.CharField(max_length=256, blank=True, editable=False)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_OTP)
+    challenge_ref = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Password change {self.pk} ({self.state})"

@@ -1186,3 +1186,340 @@ def email_retry_delay(*, retries: int) -> float:
         settings.EMAIL_SEND_RETRY_BASE * (2**retries), settings.EMAIL_SEND_RETRY_MAX_DELAY
     )
     return max(1.0, secrets.SystemRandom().uniform(ceiling / 2, ceiling))
+
+
+# --- Passwords: "Lupa Password?" and "Ganti Password" ---------------------------------------
+# The OTP steps are run by accounts.password_views (only views call tokens); these services do
+# the accounts writes the OTPs confirm. No password is ever stored or logged in plain form: a
+# pending change keeps only the new password's hash.
+
+PASSWORD_RESET_TEXT = gettext_noop(
+    "Bank Nusantara: the password of your Internet Banking was reset (forgotten password) "
+    "and every session was ended. If you did not do this, call the bank at once."
+)
+PASSWORD_CHANGED_TEXT = gettext_noop(
+    "Bank Nusantara: the password of your Internet Banking was changed and your other "
+    "sessions were ended. If you did not do this, call the bank at once."
+)
+
+
+def password_reset_window_start():
+    from datetime import timedelta
+
+    return timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_WINDOW)
+
+
+def _password_reset_wait(tries) -> int:
+    """Minutes until the oldest try in the window leaves it."""
+    from datetime import timedelta
+
+    oldest = tries.order_by("created_at").values_list("created_at", flat=True).first()
+    if oldest is None:
+        return 1
+    left = oldest + timedelta(seconds=settings.PASSWORD_RESET_WINDOW) - timezone.now()
+    return max(1, math.ceil(left.total_seconds() / 60))
+
+
+@transaction.atomic
+def password_reset_request(
+    *, user_id: str, birth_date, account_number: str, ip: str | None, account_held
+):
+    """One try at "Lupa Password?": User ID, birth date and account number; returns the
+    ``PasswordReset`` written for it, whatever the answer.
+
+    Counted per typed User ID (``PASSWORD_RESET_USER_LIMIT``) and per network address
+    (``PASSWORD_RESET_ADDRESS_LIMIT``) within ``PASSWORD_RESET_WINDOW``, matching or not; a try
+    over either limit raises PasswordResetThrottled and is not recorded. The tries of a User ID
+    that names a customer are counted under the lock of that customer's row, so parallel
+    requests cannot pass the limit. ``account_held(user=, number=)`` says whether the account
+    number is the customer's: the view hands in payments' answer, so accounts imports nothing
+    of payments.
+
+    All three must match an active customer, else the reset has no user and its code step can
+    only fail (the pages never say which). A matching customer with an active AccessBlock or
+    no mobile number is sent to the bank (state ``sent_to_bank``). Audited without the birth
+    date or the account number.
+    """
+    from .models import PasswordReset
+
+    subject, user_key = login_user_id_resolve(user_id)
+    user_key = user_key or login_user_id_key("")
+    address = login_address_key(ip)
+    if subject is not None:
+        User.objects.select_for_update().only("pk").get(pk=subject.pk)
+    counted = PasswordReset.objects.filter(created_at__gt=password_reset_window_start()).exclude(
+        state=PasswordReset.State.THROTTLED
+    )
+    by_user = counted.filter(user_key=user_key)
+    by_address = counted.filter(address=address) if address else counted.none()
+    for tries, limit in (
+        (by_user, settings.PASSWORD_RESET_USER_LIMIT),
+        (by_address, settings.PASSWORD_RESET_ADDRESS_LIMIT),
+    ):
+        if tries.count() >= limit:
+            raise exceptions.PasswordResetThrottled(minutes=_password_reset_wait(tries))
+    # Every part is compared, whatever an earlier one gave.
+    birth_matches = subject is not None and subject.birth_date == birth_date
+    account_matches = bool(account_held(user=subject, number=account_number))
+    matched = bool(
+        subject is not None
+        and subject.is_active
+        and not subject.is_staff
+        and birth_matches
+        and account_matches
+    )
+    now = timezone.now()
+    reset = PasswordReset(user_key=user_key, address=address, created_at=now)
+    if matched:
+        reset.user = subject
+        if selectors.otp_blocked(user=subject) or not subject.phone:
+            reset.state = PasswordReset.State.SENT_TO_BANK
+    if reset.state == PasswordReset.State.ASKED:
+        reset.code_sent_at = now
+    reset.full_clean()
+    reset.save(force_insert=True)
+    audit_log(
+        action=AuditEvent.Action.PASSWORD_RESET_ASKED,
+        subject=subject,
+        ip=ip,
+        data={
+            "reset": str(reset.pk),
+            "user_id": subject.user_id if subject else user_key,
+            "matched": matched,
+            "outcome": reset.state,
+        },
+    )
+    return reset
+
+
+def password_reset_get(*, reset_id):
+    """The reset the session names, or None (a missing or malformed id)."""
+    from django.core.exceptions import ValidationError
+
+    from .models import PasswordReset
+
+    if not reset_id:
+        return None
+    try:
+        return PasswordReset.objects.select_related("user").filter(pk=reset_id).first()
+    except ValidationError:
+        return None
+
+
+def password_reset_intent(reset) -> dict:
+    """The canonical summary the reset's OTP is bound to."""
+    return {"password_reset": str(reset.pk)}
+
+
+def password_reset_challenge_set(*, reset, challenge) -> None:
+    """Remember the challenge of the reset's code, by its id only."""
+    from .models import PasswordReset
+
+    # The resend cooldown runs from the challenge's own time, so it never ends before the OTP
+    # core's does.
+    PasswordReset.objects.filter(pk=reset.pk).update(
+        challenge_ref=challenge.pk, code_sent_at=challenge.created_at
+    )
+    reset.challenge_ref, reset.code_sent_at = challenge.pk, challenge.created_at
+
+
+def password_reset_resend(*, reset) -> None:
+    """ "Generate OTP" again on the code step: refused within ``OTP_RESEND_COOLDOWN`` of the
+    last code (PasswordCodeResendTooSoon), the same for a reset whose data matched and one
+    whose data did not; the caller then sends a real code only for a reset with a user.
+    Raises PasswordResetNotPending once the reset is past the code step."""
+    from .models import PasswordReset
+
+    if reset.state != PasswordReset.State.ASKED:
+        raise exceptions.PasswordResetNotPending()
+    now = timezone.now()
+    if reset.code_sent_at:
+        wait = settings.OTP_RESEND_COOLDOWN - (now - reset.code_sent_at).total_seconds()
+        if wait > 0:
+            raise exceptions.PasswordCodeResendTooSoon(seconds=int(wait) + 1)
+    PasswordReset.objects.filter(pk=reset.pk).update(code_sent_at=now, attempts=0)
+    reset.code_sent_at, reset.attempts = now, 0
+
+
+def password_reset_code_refuse(*, reset) -> tuple[str, int]:
+    """A code typed for a reset that cannot be verified (its data did not match, or no code
+    could be sent): answered like a real code would be, counted on the reset only (never
+    toward any customer's block). Returns the OTP core's refusal to show, as (reason,
+    tries left): "blocked", "expired", "voided" or "wrong_code"."""
+    from datetime import timedelta
+
+    from .models import PasswordReset
+
+    max_attempts = settings.OTP_MAX_ATTEMPTS
+    row = PasswordReset.objects.select_for_update().get(pk=reset.pk)
+    if row.failures >= settings.OTP_MAX_CONSECUTIVE_FAILURES:
+        return "blocked", 0
+    sent_at = row.code_sent_at or row.created_at
+    if sent_at + timedelta(seconds=settings.OTP_CODE_LIFETIME) <= timezone.now():
+        return "expired", 0
+    if row.attempts >= max_attempts:
+        return "voided", 0
+    row.attempts += 1
+    row.failures += 1
+    row.save(update_fields=["attempts", "failures"])
+    reset.attempts, reset.failures = row.attempts, row.failures
+    if row.failures >= settings.OTP_MAX_CONSECUTIVE_FAILURES:
+        return "blocked", 0
+    if row.attempts >= max_attempts:
+        return "voided", 0
+    return "wrong_code", max_attempts - row.attempts
+
+
+def password_reset_verify(*, reset):
+    """The reset's SMS OTP was right: it may set a new password, once, within
+    ``PASSWORD_RESET_LIFETIME``. Run inside the OTP's verification (both commit or neither).
+    Raises PasswordResetNotPending."""
+    from .models import PasswordReset
+
+    now = timezone.now()
+    moved = PasswordReset.objects.filter(
+        pk=reset.pk, state=PasswordReset.State.ASKED, user__isnull=False
+    ).update(state=PasswordReset.State.VERIFIED, verified_at=now)
+    if not moved:
+        raise exceptions.PasswordResetNotPending()
+    reset.state, reset.verified_at = PasswordReset.State.VERIFIED, now
+    return reset
+
+
+def password_reset_for_new_password(*, reset):
+    """Raise PasswordResetNotPending unless ``reset`` verified its code and is still within
+    ``PASSWORD_RESET_LIFETIME`` of that."""
+    from datetime import timedelta
+
+    from .models import PasswordReset
+
+    if (
+        reset is None
+        or reset.state != PasswordReset.State.VERIFIED
+        or reset.verified_at is None
+        or reset.verified_at + timedelta(seconds=settings.PASSWORD_RESET_LIFETIME)
+        <= timezone.now()
+    ):
+        raise exceptions.PasswordResetNotPending()
+    return reset
+
+
+def _sessions_end(user: User) -> None:
+    """End every session of the user: the one the user row names is deleted after commit, and
+    any other ends on its next request (SessionSecurityMiddleware: it is not the user's)."""
+    old_key = user.session_key
+    User.objects.filter(pk=user.pk).update(session_key="")
+    user.session_key = ""
+    if old_key:
+        transaction.on_commit(lambda: _session_store_delete(old_key))
+
+
+@transaction.atomic
+def password_reset_complete(*, reset, password: str, ip: str | None = None) -> User:
+    """Set the new password of a verified reset, once and within ``PASSWORD_RESET_LIFETIME``:
+    the reset is completed by one conditional UPDATE under the customer's row lock; every
+    session of the customer ends; the login lock after wrong passwords (django-axes) is
+    lifted, since the customer has just proved who they are more strongly than a password
+    does; audited. The caller tells the customer (SMS and email) in the same transaction.
+    ``password`` was validated by the form (AUTH_PASSWORD_VALIDATORS). Raises
+    PasswordResetNotPending."""
+    from datetime import timedelta
+
+    from .models import PasswordReset
+
+    password_reset_for_new_password(reset=reset)
+    user = User.objects.select_for_update().get(pk=reset.user_id)
+    now = timezone.now()
+    done = PasswordReset.objects.filter(
+        pk=reset.pk,
+        state=PasswordReset.State.VERIFIED,
+        verified_at__gt=now - timedelta(seconds=settings.PASSWORD_RESET_LIFETIME),
+    ).update(state=PasswordReset.State.COMPLETED, completed_at=now)
+    if not done:
+        raise exceptions.PasswordResetNotPending()
+    reset.state, reset.completed_at = PasswordReset.State.COMPLETED, now
+    user.set_password(password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    _sessions_end(user)
+    axes_reset(username=user.user_id.lower())
+    audit_log(
+        action=AuditEvent.Action.PASSWORD_RESET,
+        subject=user,
+        actor=user,
+        ip=ip,
+        reason="Forgotten password: User ID, birth date, account number and an SMS OTP",
+        data={"reset": str(reset.pk)},
+    )
+    return user
+
+
+@transaction.atomic
+def password_change_create(*, user: User, password_hash: str):
+    """Start "Ganti Password": the new password's hash (never the password) waits for the
+    OTP; the customer's earlier open changes are voided."""
+    from .models import PasswordChange
+
+    PasswordChange.objects.filter(user=user, state=PasswordChange.State.AWAITING_OTP).update(
+        state=PasswordChange.State.VOIDED, password_hash=""
+    )
+    change = PasswordChange(user=user, password_hash=password_hash)
+    change.full_clean()
+    change.save()
+    return change
+
+
+def password_change_intent(change) -> dict:
+    """The canonical summary the change's OTP is bound to."""
+    return {"password_change": change.pk}
+
+
+def password_change_challenge_set(*, change, challenge) -> None:
+    from .models import PasswordChange
+
+    PasswordChange.objects.filter(pk=change.pk).update(challenge_ref=challenge.pk)
+    change.challenge_ref = challenge.pk
+
+
+def password_change_complete(*, change, user: User, ip: str | None = None) -> User:
+    """The OTP confirmed the change: the stored hash becomes the password (once; the hash is
+    then blanked), ``must_change_password`` is cleared, audited. Run inside the OTP's
+    verification. The caller keeps the current session (cycled, rebound) and tells the
+    customer; every other session ends, since it is no longer the user's and its password
+    hash no longer matches. Raises PasswordChangeNotPending."""
+    from .models import PasswordChange
+
+    locked = User.objects.select_for_update().get(pk=change.user_id)
+    row = PasswordChange.objects.filter(
+        pk=change.pk, user=locked, state=PasswordChange.State.AWAITING_OTP
+    ).first()
+    if row is None or not row.password_hash:
+        raise exceptions.PasswordChangeNotPending()
+    PasswordChange.objects.filter(pk=row.pk).update(
+        state=PasswordChange.State.COMPLETED, completed_at=timezone.now(), password_hash=""
+    )
+    change.state = PasswordChange.State.COMPLETED
+    user.password = locked.password = row.password_hash
+    user.must_change_password = locked.must_change_password = False
+    locked.save(update_fields=["password", "must_change_password"])
+    audit_log(
+        action=AuditEvent.Action.PASSWORD_CHANGED,
+        subject=locked,
+        actor=locked,
+        ip=ip,
+        reason="Changed by the customer (current password and an OTP)",
+        data={"change": row.pk},
+    )
+    return user
+
+
+def password_current_wrong_record(*, user: User, ip: str | None) -> None:
+    """Audit a wrong current password on "Ganti Password" (django-axes counts it toward the
+    same lock as a wrong password at login)."""
+    audit_log(
+        action=AuditEvent.Action.LOGIN_FAILED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        data={"user_id": user.user_id.lower(), "where": "password_change"},
+    )

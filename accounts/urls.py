@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import profile_views, views
+from . import password_views, profile_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -60,5 +60,56 @@ urlpatterns = [
         "profil/email/<int:pk>/done/",
         profile_views.EmailChangeDoneView.as_view(),
         name="email-change-done",
+    ),
+    # Forgotten password ("Lupa Password?") and "Ganti Password" (issue 10 items 4 and 6).
+    path(
+        "lupa-password/",
+        password_views.PasswordResetRequestView.as_view(),
+        name="password-reset",
+    ),
+    path(
+        "lupa-password/kode/",
+        password_views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "lupa-password/kode/kirim/",
+        password_views.PasswordResetOtpView.as_view(),
+        name="password-reset-otp",
+    ),
+    path(
+        "lupa-password/baru/",
+        password_views.PasswordResetSetView.as_view(),
+        name="password-reset-set",
+    ),
+    path(
+        "lupa-password/selesai/",
+        password_views.PasswordResetDoneView.as_view(),
+        name="password-reset-done",
+    ),
+    path(
+        "lupa-password/hubungi-bank/",
+        password_views.PasswordResetBankView.as_view(),
+        name="password-reset-bank",
+    ),
+    path(
+        "profil/password/",
+        password_views.PasswordChangeView.as_view(),
+        name="password-change",
+    ),
+    path(
+        "profil/password/<int:pk>/confirm/",
+        password_views.PasswordChangeConfirmView.as_view(),
+        name="password-change-confirm",
+    ),
+    path(
+        "profil/password/<int:pk>/otp/",
+        password_views.PasswordChangeOtpView.as_view(),
+        name="password-change-otp",
+    ),
+    path(
+        "profil/password/<int:pk>/done/",
+        password_views.PasswordChangeDoneView.as_view(),
+        name="password-change-done",
     ),
 ]

@@ -86,3 +86,42 @@ class SessionSecurityMiddleware:
         if now - session.get("auth_at", now) > settings.SESSION_ABSOLUTE_TIMEOUT:
             return _("Your session has ended. Please log in again.")
         return None
+
+
+class PasswordChangeRequiredMiddleware:
+    """A customer whose password the bank chose (``User.must_change_password``: an account
+    the bank opened, a password staff set) changes it before anything else: every page but
+    "Ganti Password" itself, logging out, the language switch and static files sends them
+    there. Placed after the session checks, so an ended session is ended first.
+    """
+
+    ALLOWED_NAMES = (
+        "accounts:password-change",
+        "accounts:logout",
+        "portal:language",
+        "tokens:outbox",  # the development phone (DEBUG only), to read the code
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not user.is_staff
+            and user.must_change_password
+            and not self._allowed(request.path_info)
+        ):
+            messages.warning(request, _("Please choose your own password before you go on."))
+            return redirect("accounts:password-change")
+        return self.get_response(request)
+
+    def _allowed(self, path: str) -> bool:
+        from django.urls import reverse
+
+        # The change's own steps live under its page (confirm, "Generate OTP", done).
+        if path.startswith((settings.STATIC_URL, reverse("accounts:password-change"))):
+            return True
+        return any(path == reverse(name) for name in self.ALLOWED_NAMES[1:])

@@ -49,6 +49,8 @@ MONEY_PURPOSES = frozenset({"transfer", "corporate_payment"})
 FACTOR_PURPOSES = frozenset(
     {"phone_change", "phone_verify", "email_change", "token_activation", "mobile_registration"}
 )
+# A password reset (forgotten password) or change: always its own OTP, like a factor change.
+FACTOR_PURPOSES |= {"password_reset", "password_change"}
 
 
 def policy_for(purpose: str) -> str:
