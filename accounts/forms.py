@@ -271,6 +271,8 @@ class PasswordNewForm(SetPasswordForm):
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
         self.fields["new_password1"].widget.attrs.pop("autofocus", None)
+        self.fields["new_password1"].label = _("New password")
+        self.fields["new_password2"].label = _("Confirm new password")
         # Plain words, not Django's HTML list: shown in the form's help paragraph.
         self.fields["new_password1"].help_text = _(
             "At least 8 characters, not a common password, and not like your User ID or name."

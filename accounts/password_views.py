@@ -121,6 +121,16 @@ def _reset_code_issue(reset: PasswordReset) -> None:
         pass
 
 
+def _customer_tell(user, text: str) -> None:
+    """Tell the customer by SMS to the registered number and by email (the email's outbox row
+    and audit name the customer), after the transaction commits."""
+    otp_services.notice_send(user=user, text=text, params={}, email=False)
+    if user.email:
+        services.email_notice_schedule(
+            address=user.email, text=text, params={}, language=user.language, user=user
+        )
+
+
 class PasswordResetActionMixin:
     """The reset this browser's session names. These pages are open without login (the
     customer cannot log in): the OTP pages of ``tokens`` require one, so ``dispatch`` finds
@@ -255,7 +265,7 @@ class PasswordResetSetView(FormView):
                     password=form.cleaned_data["new_password1"],
                     ip=client_ip(self.request),
                 )
-                otp_services.notice_send(user=user, text=services.PASSWORD_RESET_TEXT, params={})
+                _customer_tell(user, services.PASSWORD_RESET_TEXT)
         except exceptions.PasswordResetNotPending as exc:
             messages.error(self.request, str(exc))
             return redirect("accounts:password-reset")
@@ -371,7 +381,7 @@ class PasswordChangeConfirmView(PasswordChangeActionMixin, OtpConfirmView):
             session_verified=self.session_verified,
         ):
             services.password_change_complete(change=action, user=user, ip=client_ip(self.request))
-            otp_services.notice_send(user=user, text=services.PASSWORD_CHANGED_TEXT, params={})
+            _customer_tell(user, services.PASSWORD_CHANGED_TEXT)
         # This session carries the new password's hash and a new key; it stays the only one.
         update_session_auth_hash(self.request, user)
         services.session_rebind(user=user, session_key=self.request.session.session_key)

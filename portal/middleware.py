@@ -114,7 +114,7 @@ class PasswordChangeRequiredMiddleware:
             and user.must_change_password
             and not self._allowed(request.path_info)
         ):
-            messages.warning(request, _("Please choose your own password before you go on."))
+            # The page itself says why (the bank chose the password).
             return redirect("accounts:password-change")
         return self.get_response(request)
 

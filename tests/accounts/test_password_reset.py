@@ -91,7 +91,8 @@ def test_whole_flow_resets_the_password_ends_sessions_and_tells(customer, ask, r
 
     customer.refresh_from_db()
     assert customer.check_password(NEW_PASSWORD) and not customer.check_password(PASSWORD)
-    # The other browser's session ended.
+    # The other browser's session ended: no session is the customer's any more.
+    assert customer.session_key == ""
     response = logged_in.get("/dashboard/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     # Told by SMS (no code in it) and email.
@@ -294,3 +295,24 @@ def test_staff_cannot_reset_online(ask):
     _, response = ask({"user_id": "petugas", "birth_date": "17/08/1988", "account_number": "1009000011"})
     assert response["Location"] == "/lupa-password/kode/"
     assert not SmsMessage.objects.exists()
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_code_and_notice_sms_are_one_plain_segment(customer, ask, run_on_commit, language):
+    """The reset's code SMS and the notices of a reset and a change fit one GSM-7 segment."""
+    from accounts import services as account_services
+    from tests.tokens.test_sms_text import GSM7
+    from tokens import services as otp_services
+    from tokens.services import code_generator, sms_body
+
+    User.objects.filter(pk=customer.pk).update(language=language)
+    customer.refresh_from_db()
+    ask(GOOD)
+    challenge = Challenge.objects.select_related("user").get()
+    bodies = [sms_body(challenge, code_generator.code(challenge))]
+    for notice in (account_services.PASSWORD_RESET_TEXT, account_services.PASSWORD_CHANGED_TEXT):
+        message = run_on_commit(otp_services.notice_send, user=customer, text=notice, params={})
+        bodies.append(OutboxMessage.objects.filter(to=message.to).first().body)
+    for body in bodies:
+        assert body.startswith("Bank Nusantara:") and len(body) <= 160, (len(body), body)
+        assert set(body) <= GSM7, set(body) - GSM7

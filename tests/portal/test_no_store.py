@@ -45,11 +45,13 @@ def objects(customer, other_customer):
     payee = payment_services.payee_create(user=customer, account=destination, nickname="Siti")
     phone_change = account_services.phone_change_create(user=customer, new_phone="+6281311112222")
     email_change = account_services.email_change_create(user=customer, new_email="baru@example.com")
+    password_change = account_services.password_change_create(user=customer, password_hash="x")
     return {
         "transfer": transfer,
         "payee": payee,
         "phone_change": phone_change,
         "email_change": email_change,
+        "password_change": password_change,
     }
 
 
@@ -65,6 +67,8 @@ def fill(name, params, objects, customer):
             kwargs[param] = objects["phone_change"].pk
         elif param == "pk" and name.startswith("accounts:email-change"):
             kwargs[param] = objects["email_change"].pk
+        elif param == "pk" and name.startswith("accounts:password-change"):
+            kwargs[param] = objects["password_change"].pk
         elif param == "token":
             kwargs[param] = account_services.email_change_link_token(change=objects["email_change"])
         elif param == "app_label":
