@@ -1220,6 +1220,22 @@ def _password_reset_wait(tries) -> int:
     return max(1, math.ceil(left.total_seconds() / 60))
 
 
+def _password_reset_count_lock(*, user_key: str, address: str, subject: User | None) -> None:
+    """Serialise the tries of one User ID and of one address until the transaction ends, so
+    that parallel tries are counted one after another and none passes a limit. PostgreSQL:
+    transaction-level advisory locks on both keys, always the User ID's first (no cycle).
+    Elsewhere (SQLite, one writer at a time anyway): the customer's row when the User ID
+    names one."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for key in (f"password_reset:user:{user_key}", f"password_reset:address:{address}"):
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    elif subject is not None:
+        User.objects.select_for_update().only("pk").get(pk=subject.pk)
+
+
 @transaction.atomic
 def password_reset_request(
     *, user_id: str, birth_date, account_number: str, ip: str | None, account_held
@@ -1229,9 +1245,9 @@ def password_reset_request(
 
     Counted per typed User ID (``PASSWORD_RESET_USER_LIMIT``) and per network address
     (``PASSWORD_RESET_ADDRESS_LIMIT``) within ``PASSWORD_RESET_WINDOW``, matching or not; a try
-    over either limit raises PasswordResetThrottled and is not recorded. The tries of a User ID
-    that names a customer are counted under the lock of that customer's row, so parallel
-    requests cannot pass the limit. ``account_held(user=, number=)`` says whether the account
+    over either limit raises PasswordResetThrottled and is not recorded. Tries are counted
+    under a lock per User ID and per address (``_password_reset_count_lock``), so parallel
+    requests cannot pass a limit. ``account_held(user=, number=)`` says whether the account
     number is the customer's: the view hands in payments' answer, so accounts imports nothing
     of payments.
 
@@ -1245,8 +1261,7 @@ def password_reset_request(
     subject, user_key = login_user_id_resolve(user_id)
     user_key = user_key or login_user_id_key("")
     address = login_address_key(ip)
-    if subject is not None:
-        User.objects.select_for_update().only("pk").get(pk=subject.pk)
+    _password_reset_count_lock(user_key=user_key, address=address, subject=subject)
     counted = PasswordReset.objects.filter(created_at__gt=password_reset_window_start()).exclude(
         state=PasswordReset.State.THROTTLED
     )

@@ -12,8 +12,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone, translation
 
+from accounts import exceptions as account_exceptions
 from accounts.models import AccessBlock, AuditEvent, PasswordReset, User
-from tests.conftest import outbox_code
+from tests.conftest import needs_postgres, outbox_code
 from tests.factories import PASSWORD, UserFactory
 from tokens import exceptions as otp_exceptions
 from tokens.models import Challenge, OutboxMessage, SmsMessage
@@ -316,3 +317,41 @@ def test_code_and_notice_sms_are_one_plain_segment(customer, ask, run_on_commit,
     for body in bodies:
         assert body.startswith("Bank Nusantara:") and len(body) <= 160, (len(body), body)
         assert set(body) <= GSM7, set(body) - GSM7
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("by", ["user_id", "address"])
+def test_parallel_tries_cannot_pass_the_limits(customer, settings, by):
+    """Parallel tries are counted one after another: all of them reach the identity check at
+    the same moment if nothing serialises them (the barrier), and only the limit pass."""
+    import contextlib
+    import threading
+
+    from accounts import services as account_services
+    from tests.payments.test_concurrency import run_at_once
+
+    settings.PASSWORD_RESET_USER_LIMIT = settings.PASSWORD_RESET_ADDRESS_LIMIT = 2
+    count = 5
+    together = threading.Barrier(count, timeout=1)
+
+    def account_held(*, user, number):
+        # Serialised, the barrier breaks: the others wait for the lock, not here.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait()
+        return False
+
+    def try_once(i):
+        return account_services.password_reset_request(
+            user_id="budi" if by == "user_id" else f"tebak{i}",
+            birth_date=None,
+            account_number="1001000011",
+            ip=f"198.51.100.{i + 1}" if by == "user_id" else "203.0.113.9",
+            account_held=account_held,
+        )
+
+    results = run_at_once(count, try_once)
+    refused = [r for r in results if isinstance(r, account_exceptions.PasswordResetThrottled)]
+    assert len(refused) == count - 2, results
+    assert PasswordReset.objects.count() == 2
