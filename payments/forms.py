@@ -1,7 +1,10 @@
 import re
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import BankAccount, Payee
@@ -111,3 +114,105 @@ class TransferForm(forms.Form):
 class PayeeForm(forms.Form):
     account_number = AccountNumberField(label=_("Account number"))
     nickname = forms.CharField(label=_("Nickname"), max_length=40)
+
+
+class StatementDateField(forms.CharField):
+    """A day typed DD/MM/YYYY (ASCII digits; spaces ignored)."""
+
+    default_error_messages = {
+        "invalid_date": _("Enter the date as DD/MM/YYYY, for example 05/03/2026."),
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=20,
+            required=False,
+            help_text=_("DD/MM/YYYY"),
+            widget=forms.TextInput(
+                attrs={"inputmode": "numeric", "placeholder": "DD/MM/YYYY", "autocomplete": "off"}
+            ),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        value = re.sub(r"\s", "", super().clean(value) or "")
+        if not value:
+            return None
+        if not re.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", value, flags=re.ASCII):
+            raise forms.ValidationError(self.error_messages["invalid_date"], code="invalid_date")
+        try:
+            return forms.DateField(input_formats=["%d/%m/%Y"]).clean(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                self.error_messages["invalid_date"], code="invalid_date"
+            ) from None
+
+
+class StatementRangeForm(forms.Form):
+    """The period of a statement (Mutasi Rekening): whole days in Asia/Jakarta, at most
+    ``STATEMENT_MAX_RANGE_DAYS`` of them, none before ``STATEMENT_HISTORY_DAYS`` ago and none
+    after today. Left empty, the period is the last ``STATEMENT_MAX_RANGE_DAYS`` days."""
+
+    error_messages = {
+        "reversed": _("The start date is after the end date."),
+        "too_long": _(
+            "A statement shows at most %(days)s days at a time; choose a shorter period."
+        ),
+        "too_old": _(
+            "Statements go back %(days)s days: choose a start date from %(earliest)s on."
+        ),
+        "future": _("The period cannot end after today (%(today)s)."),
+    }
+
+    start = StatementDateField(label=_("From date"))
+    end = StatementDateField(label=_("To date"))
+
+    def __init__(self, *args, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+
+    @property
+    def max_days(self) -> int:
+        return settings.STATEMENT_MAX_RANGE_DAYS
+
+    @property
+    def earliest(self) -> date:
+        return self.today - timedelta(days=settings.STATEMENT_HISTORY_DAYS)
+
+    def default_range(self) -> tuple[date, date]:
+        return self.today - timedelta(days=self.max_days - 1), self.today
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if end is None:
+            end = self.today if start is None else min(
+                start + timedelta(days=self.max_days - 1), self.today
+            )
+        if start is None:
+            start = max(end - timedelta(days=self.max_days - 1), self.earliest)
+        if start > end:
+            raise forms.ValidationError(self.error_messages["reversed"], code="reversed")
+        if end > self.today:
+            raise forms.ValidationError(
+                self.error_messages["future"],
+                code="future",
+                params={"today": f"{self.today:%d/%m/%Y}"},
+            )
+        if start < self.earliest:
+            raise forms.ValidationError(
+                self.error_messages["too_old"],
+                code="too_old",
+                params={
+                    "days": settings.STATEMENT_HISTORY_DAYS,
+                    "earliest": f"{self.earliest:%d/%m/%Y}",
+                },
+            )
+        if (end - start).days + 1 > self.max_days:
+            raise forms.ValidationError(
+                self.error_messages["too_long"], code="too_long", params={"days": self.max_days}
+            )
+        cleaned["start"], cleaned["end"] = start, end
+        return cleaned

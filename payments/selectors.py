@@ -1,5 +1,6 @@
-"""Reads of payments that pages share: the account statement (Mutasi Rekening) and the
-dashboard's last movements.
+"""Reads of the payments app that pages need (other apps' pages through their views only):
+the account statement (Mutasi Rekening), the dashboard's last movements, whether a customer
+holds an account number.
 
 A movement is one leg of a transfer (``LedgerEntry``): its amount, and the running balance the
 transfer wrote when it moved the money (``balance_after``). Nothing here adds amounts up again.
@@ -10,8 +11,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import F, QuerySet
-from django.db.models.functions import RowNumber
 from django.db.models.expressions import Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -168,3 +169,12 @@ def recent_movements(*, user: User, per_account: int = 5) -> dict[int, list[Move
     for entry in entries:
         recent.setdefault(entry.account_id, []).append(movement_from_entry(entry))
     return recent
+
+
+def account_number_held(*, user, number: str) -> bool:
+    """True when the bank account ``number`` belongs to ``user`` (the forgotten-password page
+    asks it as one proof of identity; it is handed to ``accounts`` by that page's view, so
+    accounts imports nothing of payments)."""
+    if user is None or not number:
+        return False
+    return BankAccount.objects.filter(owner=user, number=number).exists()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import statement_views, views
 
 app_name = "payments"
 urlpatterns = [
@@ -17,4 +17,21 @@ urlpatterns = [
     path("payees/new/", views.PayeeCreateView.as_view(), name="payee-create"),
     path("payees/<int:pk>/confirm/", views.PayeeConfirmView.as_view(), name="payee-confirm"),
     path("payees/<int:pk>/otp/", views.PayeeOtpView.as_view(), name="payee-otp"),
+    # Mutasi Rekening (payments/statement_views.py)
+    path("mutasi/", statement_views.StatementIndexView.as_view(), name="statement-index"),
+    path(
+        "accounts/<slug:number>/mutasi/",
+        statement_views.StatementView.as_view(),
+        name="statement",
+    ),
+    path(
+        "accounts/<slug:number>/mutasi.csv",
+        statement_views.StatementCsvView.as_view(),
+        name="statement-csv",
+    ),
+    path(
+        "accounts/<slug:number>/mutasi.pdf",
+        statement_views.StatementPdfView.as_view(),
+        name="statement-pdf",
+    ),
 ]

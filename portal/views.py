@@ -5,7 +5,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts.services import user_language_set
-from payments.models import BankAccount, Transfer
+from payments import selectors
 
 
 def home(request):
@@ -15,11 +15,12 @@ def home(request):
 @never_cache
 @login_required
 def dashboard(request):
-    accounts = BankAccount.objects.filter(owner=request.user)
-    recent = Transfer.objects.filter(
-        initiated_by=request.user, status=Transfer.Status.COMPLETED
-    ).select_related("source", "destination__owner")[:5]
-    return render(request, "portal/dashboard.html", {"accounts": accounts, "recent": recent})
+    """The customer's accounts, each with its last five movements (money in and out)."""
+    accounts = list(selectors.customer_accounts(user=request.user))
+    recent = selectors.recent_movements(user=request.user, per_account=5)
+    for account in accounts:
+        account.recent_movements = recent.get(account.pk, [])
+    return render(request, "portal/dashboard.html", {"accounts": accounts})
 
 
 @require_POST

@@ -79,6 +79,8 @@ def fill(name, params, objects, customer):
             kwargs[param] = ContentType.objects.get_for_model(User).pk
         elif param == "url":
             kwargs[param] = "no-such-page/"
+        elif param == "number":  # Mutasi Rekening: the customer's own account
+            kwargs[param] = "1001000011"
         else:
             raise AssertionError(f"teach this test to fill {param!r} of {name!r}")
     return kwargs

@@ -1,5 +1,6 @@
 """Demo customers for local use (``make run``). Refused outside DEBUG: these passwords are public."""
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from payments.models import BankAccount
+from payments.models import BankAccount, LedgerEntry, Transfer
 from tokens import hardware
 from tokens.models import HardwareToken
 
@@ -93,6 +94,47 @@ DEMO_STAFF = [
 ]
 
 
+# The bank's own cash account: the other side of cash paid in or taken out at a branch. Every
+# demo account's history starts with a cash deposit, so that the legs of each customer account
+# add up to its balance. Nobody logs in as its holder (inactive, no usable password).
+BANK_CASH = {
+    "user_id": "kasbank",
+    "full_name": "Bank Nusantara (Kas)",
+    "number": "9990000019",
+    "balance": "10000000000.00",
+}
+
+# Some months of history on every demo account, in and out: (days ago, time WIB, from account,
+# to account, amount, description). "9990000019" is the bank's cash (deposit, withdrawal).
+DEMO_HISTORY = [
+    (140, "09:12", "1001000029", "1001000011", "3000000", "Pindah dana"),
+    (130, "19:40", "1001000011", "1002000017", "1250000", "Bayar kos"),
+    (120, "12:05", "1002000017", "1003000013", "500000", "Arisan"),
+    (110, "20:31", "1003000013", "1001000011", "350000", "Patungan kado"),
+    (100, "10:02", "9990000019", "1001000029", "20000000", "Setoran tunai"),
+    (95, "08:47", "1002000025", "1002000017", "1000000", "Pindah dana"),
+    (90, "13:15", "1001000011", "9990000019", "2000000", "Tarik tunai"),
+    (80, "16:20", "1003000013", "1002000025", "750000", "Bayar katering"),
+    (70, "19:02", "1001000011", "1002000017", "1250000", "Bayar kos"),
+    (60, "21:44", "1002000017", "1001000011", "200000", "Ganti uang makan"),
+    (55, "11:30", "9990000019", "1003000013", "5000000", "Setoran tunai"),
+    (45, "14:10", "1001000029", "1003000013", "2500000", "Jasa desain logo"),
+    (40, "09:55", "1002000017", "9990000019", "1000000", "Tarik tunai"),
+    (35, "18:25", "1001000011", "1002000017", "1250000", "Bayar kos"),
+    (25, "12:48", "1003000013", "1001000011", "150000", "Patungan makan siang"),
+    (20, "10:40", "9990000019", "1002000025", "1500000", "Setoran tunai"),
+    (14, "19:30", "1002000017", "1003000013", "500000", "Arisan"),
+    (10, "07:58", "1001000029", "1001000011", "2000000", "Pindah dana"),
+    (6, "20:15", "1001000011", "1002000017", "1250000", "Bayar kos"),
+    (4, "15:03", "1003000013", "1002000017", "300000", "Bayar pulsa"),
+    (3, "11:21", "1002000025", "1001000029", "400000", "Pembayaran invoice"),
+    (2, "10:10", "9990000019", "1001000011", "1000000", "Setoran tunai"),
+    (1, "17:36", "1001000011", "1003000013", "275000", "Titip belanja"),
+]
+DEMO_OPENING_DAYS_AGO = 160
+DEMO_REFERENCE_PREFIX = "DEMO"
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo customers, their accounts, one member of staff per role and dewi's "
@@ -130,6 +172,7 @@ class Command(BaseCommand):
             # staff_create sets the groups to their accounts permissions: give tokens' back.
             hardware.token_roles_grant()
             self._demo_token()
+            self._demo_history()
 
     def _demo_token(self):
         spec = DEMO_TOKEN
@@ -152,3 +195,96 @@ class Command(BaseCommand):
             f"token {token.serial} ({token.get_state_display()}) for {holder.user_id}: "
             f"oathtool --totp -s {spec['step']}s {spec['seed_hex']}"
         )
+
+    def _demo_history(self):
+        """Completed transfers over the last months, each written as its two ledger legs with
+        the running balance, ending at each account's balance today (which stays as it is):
+        an opening cash deposit, then DEMO_HISTORY. Written once: skipped when the demo
+        transfers exist, or when the accounts already have movements of their own."""
+        if Transfer.objects.filter(reference__startswith=DEMO_REFERENCE_PREFIX).exists():
+            self.stdout.write("history: already there")
+            return
+        numbers = [number for spec in DEMO_CUSTOMERS for number, _, _ in spec["accounts"]]
+        if LedgerEntry.objects.filter(account__number__in=numbers).exists():
+            self.stdout.write("history: skipped (the demo accounts already have movements)")
+            return
+        cash = self._bank_cash()
+        accounts = {
+            account.number: account
+            for account in BankAccount.objects.select_for_update()
+            .select_related("owner")
+            .filter(number__in=[*numbers, cash.number])
+            .order_by("pk")
+        }
+        today = timezone.localdate()
+
+        def moment(days_ago, hhmm):
+            hour, minute = map(int, hhmm.split(":"))
+            day = today - timedelta(days=days_ago)
+            return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+        moves = [
+            (moment(days, hhmm), source, destination, Decimal(amount), description)
+            for days, hhmm, source, destination, amount, description in DEMO_HISTORY
+        ]
+        # Each account's opening deposit is what its balance today leaves after the history.
+        change = dict.fromkeys(accounts, Decimal(0))
+        for _, source, destination, amount, _ in moves:
+            change[source] -= amount
+            change[destination] += amount
+        for offset, number in enumerate(numbers):
+            opening = accounts[number].balance - change[number]
+            if opening <= 0:
+                raise CommandError(f"demo history does not fit the balance of {number}")
+            moves.append(
+                (moment(DEMO_OPENING_DAYS_AGO - offset, "09:30"), cash.number, number, opening,
+                 "Setoran awal")
+            )
+            change[number] += opening
+            change[cash.number] -= opening
+        moves.sort(key=lambda move: move[0])
+        running = {number: account.balance - change[number] for number, account in accounts.items()}
+        for serial, (when, source, destination, amount, description) in enumerate(moves, 1):
+            running[source] -= amount
+            running[destination] += amount
+            if running[source] < 0:
+                raise CommandError(f"demo history overdraws {source} on {when:%d/%m/%Y}")
+            transfer = Transfer.objects.create(
+                reference=f"{DEMO_REFERENCE_PREFIX}{when:%y%m%d}{serial:04d}",
+                initiated_by=accounts[source].owner,
+                source=accounts[source],
+                destination=accounts[destination],
+                amount=amount,
+                currency=accounts[source].currency,
+                description=description,
+                status=Transfer.Status.COMPLETED,
+                created_at=when,
+                completed_at=when,
+            )
+            LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(transfer=transfer, account=accounts[source], amount=-amount,
+                                balance_after=running[source], created_at=when),
+                    LedgerEntry(transfer=transfer, account=accounts[destination], amount=amount,
+                                balance_after=running[destination], created_at=when),
+                ]
+            )
+        self.stdout.write(f"history: {len(moves)} transfers over {DEMO_OPENING_DAYS_AGO} days")
+
+    def _bank_cash(self) -> BankAccount:
+        holder, created = User.objects.get_or_create(
+            user_id=BANK_CASH["user_id"],
+            defaults={"full_name": BANK_CASH["full_name"], "is_active": False},
+        )
+        if created:
+            holder.set_unusable_password()
+            holder.save()
+        account, _ = BankAccount.objects.get_or_create(
+            number=BANK_CASH["number"],
+            defaults={
+                "owner": holder,
+                "product": BankAccount.Product.CURRENT,
+                "balance": Decimal(BANK_CASH["balance"]),
+            },
+        )
+        return account
