@@ -157,3 +157,19 @@ def test_first_login_with_a_password_the_bank_chose(new_page, live_server, custo
     expect(page).to_have_url(re.compile(r"/profil/password/$"))
     expect(page.locator("main")).to_contain_text("dibuat oleh bank")
     shoot(page, "pw15-first-login-change", phone=True)
+
+
+def test_blocked_customer_is_sent_to_the_bank(new_page, live_server, customer, settings):
+    from accounts.models import AccessBlock
+
+    AccessBlock.objects.create(user=customer, kind=AccessBlock.Kind.LOST_PHONE, reason="hilang")
+    base = live_server.url
+    page = new_page(locale="id-ID")
+    page.goto(f"{base}/lupa-password/")
+    page.get_by_label("User ID").fill("budi")
+    page.get_by_label("Tanggal lahir").fill("17/08/1988")
+    page.get_by_label("Nomor rekening").fill("1001000011")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/lupa-password/hubungi-bank/$"))
+    expect(page.locator("main")).to_contain_text(settings.BANK_CALL_CENTRE)
+    shoot(page, "pw09-reset-sent-to-bank", phone=True)
