@@ -72,3 +72,16 @@ class DailyLimitExceeded(TransferRefused):
         "%(used)s today, so at most %(left)s more can go until midnight (WIB)."
     )
     code = "daily_limit"
+
+
+class TransferExpired(NotPending):
+    message = _(
+        "The transfer of %(amount)s expired before it was confirmed. No money was moved; "
+        "please start a new transfer."
+    )
+    code = "transfer_expired"
+
+
+class TransferCancelled(NotPending):
+    message = _("The transfer of %(amount)s was cancelled. No money was moved.")
+    code = "transfer_cancelled"

@@ -65,7 +65,7 @@ class TransferForm(forms.Form):
     source = forms.ModelChoiceField(
         label=_("From account"), queryset=BankAccount.objects.none(), empty_label=None
     )
-    destination = forms.ChoiceField(label=_("To"))
+    destination = forms.ChoiceField(label=_("Destination account"))
     destination_number = AccountNumberField(label=_("Other account number"), required=False)
     amount = RupiahField(label=_("Amount (Rp)"))
     description = forms.CharField(label=_("Description"), max_length=100, required=False)
@@ -114,6 +114,18 @@ class TransferForm(forms.Form):
 class PayeeForm(forms.Form):
     account_number = AccountNumberField(label=_("Account number"))
     nickname = forms.CharField(label=_("Nickname"), max_length=40)
+
+
+class PayeeRenameForm(forms.Form):
+    """Only the nickname: a payee's account never changes (another account is a new payee)."""
+
+    nickname = forms.CharField(
+        label=_("Nickname"),
+        max_length=40,
+        help_text=_(
+            "Only the nickname can be changed. To pay another account, add it as a new payee."
+        ),
+    )
 
 
 class StatementDateField(forms.CharField):

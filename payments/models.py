@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -79,6 +81,21 @@ class TransferQuerySet(models.QuerySet):
         """Transfers the customer went on with (a draft only showed whom an account is for)."""
         return self.exclude(status=Transfer.Status.DRAFT)
 
+    def overdue(self, now=None):
+        """Pending transfers whose waiting time (``TRANSFER_PENDING_LIFETIME``, read now) is
+        over: they can never be confirmed and are marked expired by ``transfers_expire``."""
+        return self.filter(status=Transfer.Status.PENDING).filter(_waited_past(now))
+
+    def waiting(self, now=None):
+        """Pending transfers still within their waiting time: the ones that may be confirmed."""
+        return self.filter(status=Transfer.Status.PENDING).exclude(_waited_past(now))
+
+
+def _waited_past(now=None) -> Q:
+    """Started (or, for transfers older than ``started_at``, created) a waiting time ago."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRANSFER_PENDING_LIFETIME)
+    return Q(started_at__lte=cutoff) | Q(started_at__isnull=True, created_at__lte=cutoff)
+
 
 class Transfer(models.Model):
     """A movement of money between two accounts of the bank, confirmed with an OTP.
@@ -93,6 +110,7 @@ class Transfer(models.Model):
         COMPLETED = "completed", _("Completed")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     reference = models.CharField(max_length=20, unique=True)
     initiated_by = models.ForeignKey(
@@ -109,6 +127,9 @@ class Transfer(models.Model):
         "tokens.Challenge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When the customer went on with the draft (draft → pending): its waiting time runs from
+    # here. Empty for a draft, and for transfers started before it was recorded.
+    started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TransferQuerySet.as_manager()
@@ -140,6 +161,29 @@ class Transfer(models.Model):
     @property
     def failure_text(self):
         return self.FAILURE_REASONS.get(self.failure_reason, "")
+
+    @property
+    def expires_at(self):
+        """When a pending transfer stops waiting for its confirmation (None for a draft)."""
+        started = self.started_at or (None if self.status == self.Status.DRAFT else self.created_at)
+        if started is None:
+            return None
+        return started + timedelta(seconds=settings.TRANSFER_PENDING_LIFETIME)
+
+    @property
+    def is_overdue(self):
+        """Pending, but its waiting time is over: it is expired even before it is marked so."""
+        return self.status == self.Status.PENDING and timezone.now() >= self.expires_at
+
+    @property
+    def status_shown(self):
+        """The status as the customer should read it now (an overdue one is expired)."""
+        return self.Status.EXPIRED if self.is_overdue else self.Status(self.status)
+
+    @property
+    def is_ended(self):
+        """Cancelled or expired: it never moved money and never will."""
+        return self.status_shown in (self.Status.CANCELLED, self.Status.EXPIRED)
 
 
 class DestinationLookup(models.Model):

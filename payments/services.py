@@ -135,34 +135,130 @@ def transfer_intent(transfer: Transfer) -> dict:
     }
 
 
-@transaction.atomic
 def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
     """Send an OTP for this transfer: the SMS names the amount and the masked destination.
-    A draft becomes pending: the customer went on."""
-    _draft_start(transfer)
-    if transfer.status != Transfer.Status.PENDING:
-        raise exceptions.NotPending()
-    challenge = otp.challenge_issue(
-        user=transfer.initiated_by,
-        purpose=TRANSFER_PURPOSE,
-        summary=transfer_intent(transfer),
-        text=gettext_noop("transfer %(amount)s to acct %(destination)s"),
-        text_params={
-            "amount": rupiah(transfer.amount),
-            "destination": account_masked(transfer.destination.number),
-        },
-    )
-    Transfer.objects.filter(pk=transfer.pk).update(challenge=challenge)
+    A draft becomes pending: the customer went on. A cancelled or expired transfer gets no
+    code (``TransferCancelled``, ``TransferExpired``)."""
+    _transfer_ended_raise(transfer)
+    with transaction.atomic():
+        _draft_start(transfer)
+        if transfer.status != Transfer.Status.PENDING:
+            raise exceptions.NotPending()
+        challenge = otp.challenge_issue(
+            user=transfer.initiated_by,
+            purpose=TRANSFER_PURPOSE,
+            summary=transfer_intent(transfer),
+            text=gettext_noop("transfer %(amount)s to acct %(destination)s"),
+            text_params={
+                "amount": rupiah(transfer.amount),
+                "destination": account_masked(transfer.destination.number),
+            },
+        )
+        # Cancelled or expired since it was read: the challenge and its SMS are rolled back.
+        if not Transfer.objects.waiting().filter(pk=transfer.pk).update(challenge=challenge):
+            raise exceptions.NotPending()
     transfer.challenge = challenge
     return challenge
 
 
 def _draft_start(transfer: Transfer) -> None:
-    """draft → pending (once), when the customer goes on with it."""
+    """draft → pending (once), when the customer goes on with it: its waiting time
+    (``TRANSFER_PENDING_LIFETIME``) starts now."""
+    now = timezone.now()
     if Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.DRAFT).update(
-        status=Transfer.Status.PENDING
+        status=Transfer.Status.PENDING, started_at=now
     ):
-        transfer.status = Transfer.Status.PENDING
+        transfer.status, transfer.started_at = Transfer.Status.PENDING, now
+
+
+def _transfer_ended_raise(transfer: Transfer) -> None:
+    """Refuse a transfer that was cancelled or whose waiting time is over (marked expired
+    here if it was not yet)."""
+    if transfer.is_overdue:
+        transfer_expire(transfer=transfer)
+    if transfer.status == Transfer.Status.EXPIRED:
+        raise exceptions.TransferExpired(amount=rupiah(transfer.amount))
+    if transfer.status == Transfer.Status.CANCELLED:
+        raise exceptions.TransferCancelled(amount=rupiah(transfer.amount))
+
+
+def transfer_expire(*, transfer: Transfer, now=None) -> bool:
+    """Mark one pending transfer expired if its waiting time is over; True if this call did.
+
+    One conditional UPDATE decides: a transfer confirmed or cancelled meanwhile (its row is
+    locked while that happens) stays as it is, and a transfer is expired once. The challenges
+    of its intent are voided (a code on its way confirms nothing) and the expiry is audited.
+    ``transfer`` is updated to what its row holds.
+    """
+    with transaction.atomic():
+        expired = (
+            Transfer.objects.overdue(now)
+            .filter(pk=transfer.pk)
+            .update(status=Transfer.Status.EXPIRED)
+        )
+        if expired:
+            _transfer_challenges_void(transfer)
+            account_services.audit_log(
+                action=AuditEvent.Action.TRANSFER_EXPIRED,
+                subject=transfer.initiated_by,
+                data={"reference": transfer.reference, "amount": f"{transfer.amount:.2f}"},
+            )
+    if expired:
+        transfer.status = Transfer.Status.EXPIRED
+    else:
+        transfer.refresh_from_db(fields=["status"])
+    return bool(expired)
+
+
+def transfers_expire(*, user: User | None = None, now=None) -> int:
+    """Mark expired every pending transfer (``user``'s, or everyone's) whose waiting time is
+    over; return how many. Run where transfers are listed, so that no background job is
+    needed for them to read right; confirmation refuses an overdue transfer by itself."""
+    overdue = Transfer.objects.overdue(now).select_related("initiated_by", "source", "destination")
+    if user is not None:
+        overdue = overdue.filter(initiated_by=user)
+    return sum(transfer_expire(transfer=transfer, now=now) for transfer in overdue)
+
+
+def _transfer_challenges_void(transfer: Transfer) -> None:
+    otp.challenges_void_for_intent(
+        user=transfer.initiated_by, purpose=TRANSFER_PURPOSE, summary=transfer_intent(transfer)
+    )
+
+
+def transfer_cancel(*, transfer: Transfer, user: User) -> Transfer:
+    """Cancel a transfer waiting for its confirmation, at its customer's request: nothing
+    moves, the challenges of it are voided (its code confirms nothing), and it is audited.
+
+    Only the customer who started it (``Transfer.DoesNotExist`` for anyone else). Taken under
+    the customer's row lock, which a confirmation takes first too, then the transfer's: a
+    cancel and a confirmation of one transfer run one after the other and only one of them
+    wins. Cancelling twice (a double click) changes nothing; a completed or failed transfer
+    raises ``NotPending``; one whose waiting time is over is marked expired and raises
+    ``TransferExpired``.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        locked = (
+            Transfer.objects.select_for_update(of=("self",))
+            .select_related("initiated_by", "source", "destination")
+            .get(pk=transfer.pk, initiated_by=user)
+        )
+        if locked.status == Transfer.Status.PENDING and not locked.is_overdue:
+            Transfer.objects.filter(pk=locked.pk).update(status=Transfer.Status.CANCELLED)
+            locked.status = Transfer.Status.CANCELLED
+            _transfer_challenges_void(locked)
+            account_services.audit_log(
+                action=AuditEvent.Action.TRANSFER_CANCELLED,
+                subject=user,
+                actor=user,
+                data={"reference": locked.reference, "amount": f"{locked.amount:.2f}"},
+            )
+    if locked.status == Transfer.Status.CANCELLED:
+        transfer.status = locked.status
+        return transfer
+    _transfer_ended_raise(locked)
+    raise exceptions.NotPending()
 
 
 def transfer_confirm(
@@ -175,6 +271,9 @@ def transfer_confirm(
     transfer limit no longer allows it, nothing moves and it is marked failed.
     """
     _draft_start(transfer)  # a token user goes on by typing a code
+    # Said before any code is looked at (nothing is counted against the customer); checked
+    # again under the transfer's lock when the money would move.
+    _transfer_ended_raise(transfer)
     try:
         _pending_confirm(
             user=transfer.initiated_by,
@@ -186,10 +285,18 @@ def transfer_confirm(
             execute=lambda: _transfer_execute(transfer),
             confirmed=lambda: _refreshed(transfer).status == Transfer.Status.COMPLETED,
         )
+    except exceptions.TransferExpired:
+        transfer_expire(transfer=transfer)
+        raise
     except exceptions.TransferRefused as refused:
         Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
             status=Transfer.Status.FAILED, failure_reason=refused.code
         )
+        raise
+    except otp_exceptions.OtpError:
+        # A code refused because the transfer ended meanwhile (its challenge voided by a
+        # cancel in another tab) says what happened to the transfer.
+        _transfer_ended_raise(_refreshed(transfer))
         raise
     return _refreshed(transfer)
 
@@ -258,6 +365,10 @@ def _transfer_execute(transfer: Transfer) -> None:
         .order_by("pk")
     }
     locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if locked.status == Transfer.Status.CANCELLED:
+        raise exceptions.TransferCancelled(amount=rupiah(locked.amount))
+    if locked.status == Transfer.Status.EXPIRED or locked.is_overdue:
+        raise exceptions.TransferExpired(amount=rupiah(locked.amount))
     if locked.status != Transfer.Status.PENDING:
         raise exceptions.NotPending()
     source, destination = accounts[transfer.source_id], accounts[transfer.destination_id]
@@ -364,3 +475,56 @@ def payee_confirm(*, payee: Payee, code: str | None, session_verified: bool = Fa
     except IntegrityError:
         raise exceptions.PayeeExists() from None
     return _refreshed(payee)
+
+
+@transaction.atomic
+def payee_rename(*, payee: Payee, user: User, nickname: str) -> Payee:
+    """Give a saved payee another nickname. The nickname is only a label, so no OTP; the
+    account never changes (another account is a new payee, confirmed with an OTP). Only the
+    customer's own active payees (``Payee.DoesNotExist`` otherwise). Audited."""
+    locked = Payee.objects.select_for_update().get(
+        pk=payee.pk, owner=user, status=Payee.Status.ACTIVE
+    )
+    old = locked.nickname
+    locked.nickname = nickname
+    locked.full_clean(exclude=["owner", "account", "challenge"])
+    if locked.nickname != old:
+        locked.save(update_fields=["nickname"])
+        account_services.audit_log(
+            action=AuditEvent.Action.PAYEE_CHANGED,
+            subject=user,
+            actor=user,
+            data={
+                "payee": locked.pk,
+                "account": account_masked(locked.account.number),
+                "old": old,
+                "new": locked.nickname,
+            },
+        )
+    payee.nickname = locked.nickname
+    return payee
+
+
+@transaction.atomic
+def payee_delete(*, payee: Payee, user: User) -> None:
+    """Delete a saved payee of the customer (``Payee.DoesNotExist`` if it is not one).
+
+    Transfers name accounts, not payees: past transfers stay as they were. Paying the account
+    again later needs a new payee (with an OTP) or counts as a new destination. Audited.
+    """
+    locked = (
+        Payee.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=payee.pk, owner=user, status=Payee.Status.ACTIVE)
+    )
+    account_services.audit_log(
+        action=AuditEvent.Action.PAYEE_DELETED,
+        subject=user,
+        actor=user,
+        data={
+            "payee": locked.pk,
+            "account": account_masked(locked.account.number),
+            "old": locked.nickname,
+        },
+    )
+    locked.delete()

@@ -13,10 +13,17 @@ urlpatterns = [
         name="transfer-confirm",
     ),
     path("transfers/<slug:reference>/otp/", views.TransferOtpView.as_view(), name="transfer-otp"),
+    path(
+        "transfers/<slug:reference>/cancel/",
+        views.TransferCancelView.as_view(),
+        name="transfer-cancel",
+    ),
     path("payees/", views.PayeeListView.as_view(), name="payee-list"),
     path("payees/new/", views.PayeeCreateView.as_view(), name="payee-create"),
     path("payees/<int:pk>/confirm/", views.PayeeConfirmView.as_view(), name="payee-confirm"),
     path("payees/<int:pk>/otp/", views.PayeeOtpView.as_view(), name="payee-otp"),
+    path("payees/<int:pk>/edit/", views.PayeeRenameView.as_view(), name="payee-rename"),
+    path("payees/<int:pk>/delete/", views.PayeeDeleteView.as_view(), name="payee-delete"),
     # Mutasi Rekening (payments/statement_views.py)
     path("mutasi/", statement_views.StatementIndexView.as_view(), name="statement-index"),
     path(

@@ -1,14 +1,18 @@
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.generic import DetailView, FormView, ListView
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from portal.formatting import account_masked, rupiah
 from tokens.views import OtpConfirmView, OtpIssueView
 
 from . import exceptions, services
-from .forms import PayeeForm, TransferForm
+from .forms import PayeeForm, PayeeRenameForm, TransferForm
 from .models import Payee, Transfer
 
 
@@ -51,11 +55,25 @@ class TransferActionMixin:
 
 
 class TransferConfirmView(TransferActionMixin, OtpConfirmView):
+    """Confirms a transfer; a cancelled or expired one is shown as such here, with no OTP."""
+
     template_name = "payments/transfer_confirm.html"
     purpose = services.TRANSFER_PURPOSE
 
     def is_pending(self, action):
         return action.status in (Transfer.Status.DRAFT, Transfer.Status.PENDING)
+
+    def get(self, request, *args, **kwargs):
+        if self.action.is_overdue:
+            services.transfer_expire(transfer=self.action)
+        if self.action.is_ended:
+            return self.render_to_response({"action": self.action, "ended": True})
+        return super().get(request, *args, **kwargs)
+
+    def get_done_url(self, action):
+        if action.is_ended:
+            return self.get_confirm_url(action)
+        return super().get_done_url(action)
 
     def confirm(self, action, code):
         return services.transfer_confirm(
@@ -77,8 +95,58 @@ class TransferDetailView(LoginRequiredMixin, DetailView):
 
     def get_queryset(self):
         return Transfer.objects.filter(initiated_by=self.request.user).select_related(
-            "source", "destination__owner"
+            "initiated_by", "source", "destination__owner"
         )
+
+    def get_object(self, queryset=None):
+        transfer = super().get_object(queryset)
+        if transfer.is_overdue:
+            services.transfer_expire(transfer=transfer)
+        return transfer
+
+
+@method_decorator(never_cache, name="dispatch")
+class TransferCancelView(TransferActionMixin, LoginRequiredMixin, TemplateView):
+    """The "Batalkan" page: asks first; its POST cancels a transfer waiting for its code."""
+
+    template_name = "payments/transfer_cancel.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.action = self.get_action()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if self.action.is_overdue:
+            services.transfer_expire(transfer=self.action)
+        if self.action.status != Transfer.Status.PENDING:
+            return redirect(self.get_confirm_url(self.action))
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(action=self.action, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        transfer = self.action
+        try:
+            services.transfer_cancel(transfer=transfer, user=request.user)
+        except exceptions.PaymentError as exc:
+            messages.error(request, str(exc))
+            return redirect(self.get_confirm_url(transfer))
+        messages.success(
+            request,
+            _(
+                "The transfer of %(amount)s to %(account)s was cancelled (reference "
+                "%(reference)s). No money was moved."
+            )
+            % {
+                "amount": rupiah(transfer.amount),
+                "account": account_masked(transfer.destination.number),
+                "reference": transfer.reference,
+            },
+        )
+        return redirect("payments:transfer-list")
 
 
 class TransferListView(LoginRequiredMixin, ListView):
@@ -86,6 +154,7 @@ class TransferListView(LoginRequiredMixin, ListView):
     paginate_by = 20
 
     def get_queryset(self):
+        services.transfers_expire(user=self.request.user)
         return (
             Transfer.objects.started()
             .filter(initiated_by=self.request.user)
@@ -151,3 +220,71 @@ class PayeeConfirmView(PayeeActionMixin, OtpConfirmView):
 class PayeeOtpView(PayeeActionMixin, OtpIssueView):
     def issue(self, action):
         return services.payee_challenge_issue(payee=action)
+
+
+class SavedPayeeMixin(LoginRequiredMixin):
+    """A page about one of the customer's saved (active) payees; anyone else's is a 404."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.payee = get_object_or_404(
+            Payee.objects.select_related("account__owner"),
+            pk=self.kwargs["pk"],
+            owner=request.user,
+            status=Payee.Status.ACTIVE,
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(payee=self.payee, **kwargs)
+
+
+@method_decorator(never_cache, name="dispatch")
+class PayeeRenameView(SavedPayeeMixin, FormView):
+    """Change a payee's nickname; its account is shown, never editable."""
+
+    form_class = PayeeRenameForm
+    template_name = "payments/payee_rename.html"
+    success_url = reverse_lazy("payments:payee-list")
+
+    def get_initial(self):
+        return {"nickname": self.payee.nickname}
+
+    def form_valid(self, form):
+        old = self.payee.nickname
+        try:
+            services.payee_rename(
+                payee=self.payee, user=self.request.user, nickname=form.cleaned_data["nickname"]
+            )
+        except Payee.DoesNotExist:
+            raise Http404 from None  # deleted in another tab meanwhile
+        if self.payee.nickname != old:
+            messages.success(
+                self.request,
+                _("The payee %(old)s is now called %(new)s.")
+                % {"old": old, "new": self.payee.nickname},
+            )
+        return redirect(self.get_success_url())
+
+
+@method_decorator(never_cache, name="dispatch")
+class PayeeDeleteView(SavedPayeeMixin, TemplateView):
+    """Asks first; the POST deletes the payee (past transfers stay as they were)."""
+
+    template_name = "payments/payee_delete.html"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            services.payee_delete(payee=self.payee, user=request.user)
+        except Payee.DoesNotExist:
+            raise Http404 from None  # deleted in another tab meanwhile
+        messages.success(
+            request,
+            _("The payee %(nickname)s (account %(account)s) was deleted.")
+            % {
+                "nickname": self.payee.nickname,
+                "account": account_masked(self.payee.account.number),
+            },
+        )
+        return redirect("payments:payee-list")

@@ -216,6 +216,15 @@ def challenge_issue(
     return challenge
 
 
+def challenges_void_for_intent(*, user: User, purpose: str, summary: dict) -> int:
+    """Void the customer's pending challenges of one intent (an action that was cancelled or
+    expired): a code already sent or shown for it must not confirm anything any more."""
+    digest = intent_digest(purpose=purpose, summary=summary)
+    return _challenges_void(
+        Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
+    )
+
+
 def challenges_void_for_phone(*, user: User, phone) -> int:
     """Void the customer's pending challenges whose SMS went to ``phone`` (an old number once
     it is replaced): a code on its way there must not confirm anything any more."""

@@ -81,7 +81,8 @@ def test_too_many_tries(customer_client, pending, generate):
     assert_nothing_moved()
 
 
-def test_expired_code(customer_client, pending, generate):
+def test_expired_code(customer_client, pending, generate, settings):
+    settings.TRANSFER_PENDING_LIFETIME = 600  # the code expires; the transfer still waits
     generate(pending)
     code = outbox_code()
     with time_machine.travel(timezone.now() + timedelta(seconds=290)):
