@@ -1,8 +1,86 @@
-"""Domain errors of the accounts app: refusals of staff actions on access blocks."""
+"""Domain errors of the accounts app: refusals of staff actions on access blocks, and what a
+blocked customer is told."""
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portal.exceptions import CustomerError
+
+
+class CallCentreMixin:
+    """A message that gives the bank's call-centre number (``%(call_centre)s``, the setting
+    ``BANK_CALL_CENTRE`` read when the message is shown)."""
+
+    def __str__(self):
+        return str(self.message) % {"call_centre": settings.BANK_CALL_CENTRE, **self.params}
+
+
+class AccessBlocked(CallCentreMixin, CustomerError):
+    """Why a customer who gave the right password cannot go on: one subclass per kind of
+    ``AccessBlock`` (``access_blocked_error`` picks it)."""
+
+    message = _(
+        "Online access for your User ID is blocked. Call Bank Nusantara at %(call_centre)s "
+        "to have it opened again."
+    )
+    code = "access_blocked"
+
+
+class LostPhoneBlocked(AccessBlocked):
+    message = _(
+        "Your online access is blocked because your phone was reported lost or stolen. To open "
+        "it again, call Bank Nusantara at %(call_centre)s or visit a branch with your ID card."
+    )
+
+
+class StaffFlagBlocked(AccessBlocked):
+    message = _(
+        "The bank has blocked your online access to protect your accounts. Call Bank Nusantara "
+        "at %(call_centre)s to learn why and to have it opened again."
+    )
+
+
+class SelfFlagBlocked(AccessBlocked):
+    message = _(
+        "You blocked your online access yourself. To open it again, call Bank Nusantara at "
+        "%(call_centre)s or visit a branch with your ID card."
+    )
+
+
+class LoginLocked(AccessBlocked):
+    """A User ID locked after wrong passwords. Said alike for every User ID typed, known or
+    not (unknown ones lock too), so it tells nobody whether a User ID exists."""
+
+    message = _(
+        "This User ID is locked after %(count)s wrong passwords in a row. Call Bank Nusantara "
+        "at %(call_centre)s to have it unlocked."
+    )
+    code = "login_locked"
+
+
+class LoginLockedForAWhile(LoginLocked):
+    """The same, when the bank lets a lock end by itself (``AXES_COOLOFF_TIME``)."""
+
+    message = _(
+        "This User ID is locked after %(count)s wrong passwords in a row. Try again in "
+        "%(wait)s, or call Bank Nusantara at %(call_centre)s."
+    )
+
+
+ACCESS_BLOCKED_ERRORS = {
+    "lost_phone": LostPhoneBlocked,
+    "staff_flag": StaffFlagBlocked,
+    "self_flag": SelfFlagBlocked,
+}
+
+
+def access_blocked_error(kinds) -> AccessBlocked:
+    """The message for the customer's active blocks that stop login (kinds of
+    ``AccessBlock``): a lost phone first, then the bank's flag, then the customer's own."""
+    for kind, error in ACCESS_BLOCKED_ERRORS.items():
+        if kind in kinds:
+            return error()
+    return AccessBlocked()
 
 
 class StaffError(CustomerError):

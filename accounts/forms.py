@@ -6,6 +6,7 @@ from django_otp.admin import OTPAdminAuthenticationForm
 from phonenumber_field.formfields import PhoneNumberField
 
 from . import selectors
+from .exceptions import access_blocked_error
 
 
 class LoginForm(AuthenticationForm):
@@ -35,10 +36,11 @@ class LoginForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        if selectors.login_blocks(user=user):
-            raise forms.ValidationError(
-                self.error_messages["access_blocked"], code="access_blocked"
-            )
+        blocks = selectors.login_blocks(user=user)
+        if blocks:
+            # The password was right: the customer may be told why and whom to call.
+            error = access_blocked_error([block.kind for block in blocks])
+            raise forms.ValidationError(str(error), code="access_blocked")
 
 
 class StaffReasonMixin:

@@ -6,6 +6,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("logout/done/", views.LoggedOutView.as_view(), name="logged-out"),
     path("staff/otp/enrol/", views.StaffTotpEnrolView.as_view(), name="staff-otp-enrol"),
     path("profil/", profile_views.ProfileView.as_view(), name="profile"),
     path("profil/block/", profile_views.SelfBlockView.as_view(), name="self-block"),

@@ -18,11 +18,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 from django_otp import login as otp_login
 
+from portal.formatting import duration_lazy
+
 from . import services
-from .exceptions import StaffError
+from .exceptions import LoginLocked, LoginLockedForAWhile, StaffError
 from .forms import LoginForm, StaffTotpEnrolForm
 
 
@@ -118,19 +120,59 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
+    """POST only; then the page that says the customer is logged out (``LoggedOutView``)."""
+
+    next_page = "accounts:logged-out"
+
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             services.session_end(user=request.user, ip=client_ip(request))
         return super().post(request, *args, **kwargs)
 
 
+@method_decorator(never_cache, name="dispatch")
+class LoggedOutView(TemplateView):
+    """"Anda telah keluar": says so, with a link to log in again. A customer who is still
+    logged in (the address typed by hand) has not logged out and goes home instead."""
+
+    template_name = "accounts/logged_out.html"
+
+    def get(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("portal:home")
+        return super().get(request, *args, **kwargs)
+
+
 def lockout(request, response=None, credentials=None, *args, **kwargs):
-    """django-axes' answer to a locked User ID: the login page with one generic message."""
+    """django-axes' answer to a locked User ID: the login page saying after how many wrong
+    passwords, and until when or whom to call. The same for every User ID typed (unknown ones
+    lock too), so it does not tell whether a User ID exists."""
     user_id = (credentials or {}).get("username", "")
     services.login_failed_record(user_id=user_id, ip=client_ip(request), locked=True)
     form = LoginForm(request, initial={"username": user_id[:30]})
-    context = {"form": form, "blocked_message": LoginForm.error_messages["access_blocked"]}
+    context = {"form": form, "blocked_message": str(_login_locked_error(request, credentials))}
     return render(request, "accounts/login.html", context, status=403)
+
+
+def _login_locked_error(request, credentials) -> LoginLocked:
+    """Locked until staff unlock it (``AXES_COOLOFF_TIME`` None, the default), or for the time
+    left of the cool-off since the last counted failure."""
+    from axes.helpers import get_cool_off
+    from axes.models import AccessAttempt
+
+    limit = settings.AXES_FAILURE_LIMIT
+    cool_off = get_cool_off(request)
+    if not cool_off:
+        return LoginLocked(count=limit)
+    username = services.login_throttle_username(request, credentials or {})
+    last = (
+        AccessAttempt.objects.filter(username=username)
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    left = ((last or timezone.now()) + cool_off - timezone.now()).total_seconds()
+    return LoginLockedForAWhile(count=limit, wait=duration_lazy(max(1, left)))
 
 
 @method_decorator([never_cache, login_required(login_url="admin:login")], name="dispatch")

@@ -1,13 +1,29 @@
 """Domain errors of payments, each with a message fit to show the customer."""
 
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
 
 from portal.exceptions import CustomerError
+from portal.formatting import rupiah
 
 
 class PaymentError(CustomerError):
+    """The parameters named in ``money_params`` are amounts: given as numbers, they are shown
+    as the bank writes money, ``Rp 500.000.000``, never ``500000000``."""
+
     message = _("The transaction could not be made.")
     code = "payment_error"
+    money_params = frozenset({"amount", "limit", "used", "left"})
+
+    def __str__(self):
+        params = {
+            name: rupiah(value)
+            if name in self.money_params and isinstance(value, (Decimal, int))
+            else value
+            for name, value in self.params.items()
+        }
+        return str(self.message) % params if params else str(self.message)
 
 
 class TransferRefused(PaymentError):

@@ -1,8 +1,10 @@
 """How the bank writes money, phone numbers and account numbers for people."""
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import phonenumbers
+from django.utils.functional import lazy
 
 
 def rupiah(amount) -> str:
@@ -58,3 +60,20 @@ def email_masked_short(email) -> str:
 def name_masked(name: str) -> str:
     """``"Siti Rahayu"`` → ``"Si** Ra****"``: enough to recognise the person one meant."""
     return " ".join(word[:2] + "*" * max(0, len(word) - 2) for word in str(name).split())
+
+
+def duration(seconds) -> str:
+    """How long a customer has to wait, in the active language: ``42`` → ``"42 detik"``,
+    ``900`` → ``"15 menit"``. Under two minutes in seconds, else in whole minutes rounded up
+    (a wait is never shown shorter than it is)."""
+    from django.utils.translation import ngettext
+
+    seconds = max(0, math.ceil(seconds))
+    if seconds < 120:
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+
+
+# For an error's parameters: translated when the message is shown, not when it is raised.
+duration_lazy = lazy(duration, str)

@@ -252,6 +252,9 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# A try on a locked User ID is refused uncounted: the count stays at the limit (staff never
+# read "6 / 5"), and with a cool-off the lock is not lengthened by each refused try.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # axes.W006 asks to lock by IP too; the bank's rule is per User ID (an IP lock would let one
 # customer behind a carrier NAT lock out thousands), so the warning is silenced on purpose.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"] + ([] if SECURE_HSTS_PRELOAD else ["security.W021"])
@@ -485,6 +488,8 @@ STATEMENT_PAGE_SIZE = env.int("STATEMENT_PAGE_SIZE", default=25)
 # --- The bank as customers reach it ---------------------------------------------------------
 # Shown on the login page, the error pages, and to a blocked or flagged customer.
 BANK_CALL_CENTRE = env.str("BANK_CALL_CENTRE", default="1500 123")
+# A failed CSRF check (a form left open too long, a stale tab) gets the portal's own page.
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 
 # --- Passwords ------------------------------------------------------------------------------
 # Forgotten password ("Lupa Password?"): tries per User ID and per network address in a window,

@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.exceptions import CallCentreMixin
 from portal.exceptions import CustomerError
 
 
@@ -10,10 +11,10 @@ class OtpError(CustomerError):
     code = "otp_error"
 
 
-class OtpBlocked(OtpError):
+class OtpBlocked(CallCentreMixin, OtpError):
     message = _(
         "Confirmation with a one-time password is blocked for your User ID. "
-        "Please call the bank to have it unblocked."
+        "Call Bank Nusantara at %(call_centre)s to have it unblocked."
     )
     code = "otp_blocked"
 
@@ -66,7 +67,8 @@ class ResendTooSoon(OtpError):
 
 
 class SmsLimitReached(OtpError):
-    message = _("Too many codes were requested. Please wait a while and try again.")
+    # ``wait``: portal.formatting.duration_lazy of the seconds until one more may be sent.
+    message = _("Too many codes were requested. You can ask for a new one in %(wait)s.")
     code = "sms_limit"
 
 

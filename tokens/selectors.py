@@ -1,11 +1,12 @@
 """Reads of the OTP core used by pages."""
 
+import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from accounts import selectors as account_selectors
 from portal.formatting import phone_masked
 
 from .exceptions import NoUsableToken
@@ -21,15 +22,23 @@ class OtpState:
     channel: str  # Challenge.Channel, or "" when the customer has no usable way to confirm
     sms_status: str  # "", or one of SmsMessage.Status
     expires_in: int
+    # Whole seconds until "Generate OTP" may send another code (the resend cooldown, also after
+    # a code voided by wrong tries, or an SMS limit): the page counts down from it.
     resend_in: int
 
     @property
     def sms_failed(self):
         return self.sms_status in SmsMessage.FAILED_STATES
 
+    @property
+    def resend_minutes(self) -> int:
+        """The wait in whole minutes, rounded up (shown so from two minutes on)."""
+        return math.ceil(self.resend_in / 60)
+
     sms_delayed: bool = False
-    # OTP is blocked for the customer: the page says so and offers no form.
+    # OTP is blocked for the customer: the page says so and why, and offers no form.
     blocked: bool = False
+    blocked_message: str = ""
 
 
 def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
@@ -37,44 +46,115 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
     whatever the customer's confirmation method."""
     from .services import confirmation_channel
 
-    if account_selectors.otp_blocked(user=user):
+    phone = to or user.phone
+    block_kinds = list(user.access_blocks.active().values_list("kind", flat=True))
+    if block_kinds:
         return OtpState(
-            challenge=None, phone=phone_masked(to or user.phone), channel="", sms_status="",
+            challenge=None, phone=phone_masked(phone), channel="", sms_status="",
             expires_in=0, resend_in=0, blocked=True,
+            blocked_message=_blocked_message(block_kinds),
         )
-    phone = phone_masked(to or user.phone)
     try:
         channel = Challenge.Channel.SMS if to else confirmation_channel(user=user)
     except NoUsableToken:
         channel = ""
-    if channel != Challenge.Channel.SMS or challenge is None or (
-        challenge.status != Challenge.Status.PENDING
-    ):
+    if channel != Challenge.Channel.SMS:
         return OtpState(
-            challenge=None, phone=phone, channel=channel, sms_status="", expires_in=0, resend_in=0
+            challenge=None, phone=phone_masked(phone), channel=channel, sms_status="",
+            expires_in=0, resend_in=0,
         )
     now = timezone.now()
-    sms = (
-        SmsMessage.objects.filter(challenge=challenge)
-        .only("status", "attempts", "created_at")
-        .first()
+    sms = None
+    if challenge is not None:
+        sms = (
+            SmsMessage.objects.filter(challenge=challenge)
+            .only("status", "attempts", "created_at")
+            .first()
+        )
+    resend_in, _rule = sms_resend_wait(
+        user=user, phone=phone, last=challenge, last_failed=sms is not None and sms.has_failed,
+        now=now,
     )
-    status = sms.status if sms else ""
-    expires_in = max(0, int((challenge.expires_at - now).total_seconds()))
-    resend_in = max(
-        0, settings.OTP_RESEND_COOLDOWN - int((now - challenge.created_at).total_seconds())
-    )
-    if status in SmsMessage.FAILED_STATES:
-        resend_in = 0
+    pending = challenge is not None and challenge.status == Challenge.Status.PENDING
+    expires_in = max(0, int((challenge.expires_at - now).total_seconds())) if pending else 0
+    if not expires_in:
+        # No code to type (none yet, expired, voided after wrong tries, used): only the wait.
+        return OtpState(
+            challenge=None, phone=phone_masked(phone), channel=channel, sms_status="",
+            expires_in=0, resend_in=resend_in,
+        )
     return OtpState(
-        challenge=challenge if expires_in else None,
-        phone=phone,
+        challenge=challenge,
+        phone=phone_masked(phone),
         channel=channel,
-        sms_status=status,
+        sms_status=sms.status if sms else "",
         expires_in=expires_in,
         resend_in=resend_in,
         sms_delayed=sms is not None and _delayed(sms, now),
     )
+
+
+def _blocked_message(kinds) -> str:
+    """Why the customer cannot confirm, with the call-centre number: a flag that stops login
+    says which (lost phone, the bank's, their own), wrong codes say OTP is blocked."""
+    from accounts.exceptions import access_blocked_error
+    from accounts.models import AccessBlock
+
+    from .exceptions import OtpBlocked
+
+    if any(kind in AccessBlock.LOGIN_KINDS for kind in kinds):
+        return str(access_blocked_error(kinds))
+    return str(OtpBlocked())
+
+
+def sms_resend_wait(
+    *, user, phone, last: Challenge | None, last_failed: bool, now
+) -> tuple[int, str]:
+    """Whole seconds (rounded up) until one more code may be sent to ``phone`` for an intent
+    whose latest challenge is ``last``, and the rule that holds it back: ``"cooldown"``
+    (``OTP_RESEND_COOLDOWN`` since ``last`` was issued, whatever became of it, unless its SMS
+    failed), ``"limit"`` (``OTP_SMS_USER_LIMIT`` / ``OTP_SMS_PHONE_LIMIT`` within their
+    windows) or ``""`` (0: it may be sent now).
+
+    The one reckoning of these rules: ``challenge_issue`` refuses by it, under the customer's
+    lock, and the confirmation page counts down from it, so the button the page enables is
+    one the server accepts.
+    """
+    waits = [(0.0, "")]
+    if last is not None and not last_failed:
+        elapsed = (now - last.created_at).total_seconds()
+        waits.append((settings.OTP_RESEND_COOLDOWN - elapsed, "cooldown"))
+    for messages, limit, window in (
+        (
+            SmsMessage.objects.filter(user=user),
+            settings.OTP_SMS_USER_LIMIT,
+            settings.OTP_SMS_USER_WINDOW,
+        ),
+        (
+            SmsMessage.objects.filter(to=phone),
+            settings.OTP_SMS_PHONE_LIMIT,
+            settings.OTP_SMS_PHONE_WINDOW,
+        ),
+    ):
+        waits.append((_window_wait(messages, limit=limit, window=window, now=now), "limit"))
+    wait, rule = max(waits, key=lambda pair: pair[0])
+    seconds = math.ceil(wait)
+    return (seconds, rule) if seconds > 0 else (0, "")
+
+
+def _window_wait(messages, *, limit: int, window: int, now) -> float:
+    """Seconds until fewer than ``limit`` of ``messages`` were sent within the last ``window``
+    seconds: when the ``limit``-th newest leaves the window."""
+    if limit <= 0:
+        return float(window)
+    recent = list(
+        messages.filter(created_at__gt=now - timedelta(seconds=window))
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return 0.0
+    return (recent[-1] + timedelta(seconds=window) - now).total_seconds()
 
 
 def _delayed(sms: SmsMessage, now) -> bool:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext, override
 
 from accounts import services as account_services
 from accounts.models import AuditEvent, User
-from portal.formatting import phone_masked
+from portal.formatting import duration_lazy, phone_masked
 
 from . import exceptions, hardware, sms
 from .models import Challenge, HardwareToken, HardwareTokenDevice, SMSDevice, SmsMessage
@@ -245,27 +245,28 @@ def _challenges_void(challenges) -> int:
 
 
 def _sms_limits_check(*, user: User, purpose: str, digest: str, now, phone) -> None:
+    """Refuse a code sent too soon after the last one of this intent (``ResendTooSoon``, with
+    the seconds) or beyond the SMS limits (``SmsLimitReached``, with the wait), as
+    ``selectors.sms_resend_wait`` reckons it: the page counts down from the same figure."""
+    from .selectors import sms_resend_wait
+
     last = (
         Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
         .select_related("sms")
         .order_by("-created_at")
         .first()
     )
-    if last is not None:
-        wait = settings.OTP_RESEND_COOLDOWN - (now - last.created_at).total_seconds()
-        last_failed = hasattr(last, "sms") and last.sms.has_failed
-        if wait > 0 and not last_failed:
-            raise exceptions.ResendTooSoon(seconds=int(wait) + 1)
-    user_window = now - timedelta(seconds=settings.OTP_SMS_USER_WINDOW)
-    if SmsMessage.objects.filter(user=user, created_at__gt=user_window).count() >= (
-        settings.OTP_SMS_USER_LIMIT
-    ):
-        raise exceptions.SmsLimitReached()
-    phone_window = now - timedelta(seconds=settings.OTP_SMS_PHONE_WINDOW)
-    if SmsMessage.objects.filter(to=phone, created_at__gt=phone_window).count() >= (
-        settings.OTP_SMS_PHONE_LIMIT
-    ):
-        raise exceptions.SmsLimitReached()
+    wait, rule = sms_resend_wait(
+        user=user,
+        phone=phone,
+        last=last,
+        last_failed=last is not None and hasattr(last, "sms") and last.sms.has_failed,
+        now=now,
+    )
+    if rule == "cooldown":
+        raise exceptions.ResendTooSoon(seconds=wait)
+    if rule:
+        raise exceptions.SmsLimitReached(wait=duration_lazy(wait))
 
 
 def _sms_global_rate_watch(*, now) -> None:

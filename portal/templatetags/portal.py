@@ -1,4 +1,5 @@
-"""Filters every template has (registered as builtins): money and masked numbers."""
+"""Filters and tags every template has (registered as builtins): money, masked numbers, the
+call-centre number."""
 
 from django import template
 
@@ -17,3 +18,12 @@ def recipient_name(name):
     from django.conf import settings
 
     return formatting.name_masked(name) if settings.RECIPIENT_NAME_MASKED else name
+
+
+@register.simple_tag
+def call_centre():
+    """The bank's call-centre number (``BANK_CALL_CENTRE``): a tag, so that pages rendered
+    without a request or context processors (the 500 page) show it too."""
+    from django.conf import settings
+
+    return settings.BANK_CALL_CENTRE

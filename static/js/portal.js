@@ -2,22 +2,28 @@
 (function () {
   "use strict";
 
-  // The resend countdown on "Generate OTP". The server refuses an early resend anyway.
-  document.querySelectorAll("button[data-resend-in]").forEach(function (button) {
-    var left = parseInt(button.getAttribute("data-resend-in"), 10) || 0;
-    var label = button.getAttribute("data-label");
-    var waitLabel = button.getAttribute("data-wait-label");
-    var help = document.getElementById("resend-help");
-    if (help) { help.hidden = true; }
+  // The wait before "Generate OTP" may send another code: the page says it in the server's
+  // seconds and renders the button disabled; this only counts down and enables the button at
+  // 0. The server refuses an early press anyway.
+  document.querySelectorAll("[data-resend-in]").forEach(function (wait) {
+    var left = parseInt(wait.getAttribute("data-resend-in"), 10) || 0;
+    var text = wait.querySelector(".resend-wait-text");
+    var button = wait.closest("form").querySelector("button[type=submit]");
+    var started = Date.now();
+    var total = left;
+    function label(n, unit) {
+      return wait.getAttribute("data-" + unit + (n === 1 ? "-one" : "-other")).replace("{n}", String(n));
+    }
     function tick() {
+      // From the clock, not from counting ticks: a tab in the background ticks late.
+      left = Math.max(0, total - Math.floor((Date.now() - started) / 1000));
       if (left > 0) {
-        button.disabled = true;
-        button.textContent = waitLabel.replace("{s}", String(left));
-        left -= 1;
-        window.setTimeout(tick, 1000);
+        text.textContent = left < 120 ? label(left, "seconds") : label(Math.ceil(left / 60), "minutes");
+        window.setTimeout(tick, 1000 - ((Date.now() - started) % 1000));
       } else {
+        text.textContent = wait.getAttribute("data-ready");
         button.disabled = false;
-        button.textContent = label;
+        button.removeAttribute("aria-describedby");
       }
     }
     tick();

@@ -1,0 +1,43 @@
+"""The portal's own error pages (400, 403, 404, 500 and a failed CSRF check), in its look and
+in the customer's language, each with the call-centre number and a way back. Django's plain or
+technical pages never reach a customer (they show only with DEBUG on)."""
+
+from django.http import HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import requires_csrf_token
+
+
+@requires_csrf_token
+def bad_request(request, exception=None):
+    return render(request, "400.html", status=400)
+
+
+@requires_csrf_token
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+@requires_csrf_token
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """Rendered without the request and without context processors: whatever broke (the
+    database, the session, a context processor) cannot break this page too."""
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: a form older than the customer's login or logout (a stale tab, a
+    page left open) is refused; the page says so and offers to reload the page it came from
+    (the Referer when it is this site's, else the address it was posted to). Django's
+    ``reason`` is for developers and is not shown."""
+    referer = request.headers.get("Referer", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    context = {"reload_url": referer if referer and same_site else request.path}
+    return render(request, "403_csrf.html", context, status=403)
