@@ -22,9 +22,14 @@ CATALOGUE = ROOT / "locale/id/LC_MESSAGES/django.po"
 
 def main(path: str) -> int:
     strings = json.loads(Path(path).read_text(encoding="utf-8"))
-    with open("/tmp/portal-locale.lock", "w") as lock:
+    (ROOT / "var").mkdir(exist_ok=True)
+    with open(ROOT / "var" / "locale.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        subprocess.run(["make", "-s", "messages"], cwd=ROOT, check=True, capture_output=True)
+        # A developer's tool with fixed arguments, run in the checkout.
+        subprocess.run(  # noqa: S603
+            ["make", "-s", "messages"],  # noqa: S607
+            cwd=ROOT, check=True, capture_output=True,
+        )
         catalogue = polib.pofile(str(CATALOGUE))
         missing = []
         for msgid, msgstr in strings.items():
@@ -40,7 +45,7 @@ def main(path: str) -> int:
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
         catalogue.save()
-        subprocess.run(
+        subprocess.run(  # noqa: S603
             [str(ROOT / ".venv/bin/python"), "manage.py", "compilemessages", "--ignore", ".venv/*"],
             cwd=ROOT, check=True, capture_output=True,
         )

@@ -19,7 +19,14 @@ GROUPED = r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+"
 class RupiahField(forms.DecimalField):
     """An amount in rupiah as people type it: ``1500000``, ``1.500.000``, ``Rp 1.500.000,50``."""
 
-    default_error_messages = {"invalid": _("Enter an amount in rupiah, e.g. 1.500.000.")}
+    # Django's own min/max messages would show bare numbers ("greater than or equal to 1").
+    default_error_messages = {
+        "invalid": _("Enter an amount in rupiah, e.g. 1.500.000."),
+        "min_value": _("The amount must be at least Rp 1."),
+        "max_digits": _("The amount is too large."),
+        "max_whole_digits": _("The amount is too large."),
+        "max_decimal_places": _("An amount has at most two digits after the comma."),
+    }
 
     def __init__(self, **kwargs):
         super().__init__(max_digits=15, decimal_places=2, min_value=Decimal("1"), **kwargs)
