@@ -214,6 +214,8 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Mutasi Rekening and the dashboard read one account's legs by time, newest first.
+        indexes = [models.Index(fields=["account", "created_at"], name="payments_entry_account_time")]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payments_ledgerentry_not_zero"),
             models.UniqueConstraint(
