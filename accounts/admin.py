@@ -9,6 +9,7 @@ a customer (tokens: SMS; payments: accounts and transfers) they add to this page
 accounts imports nothing of theirs.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,14 +24,16 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.admin import ReadOnlyAdminMixin
 from portal.exceptions import CustomerError
-from portal.formatting import email_masked, phone_masked
+from portal.formatting import email_masked, phone_masked, rupiah
 
 from . import selectors, services
 from .forms import (
@@ -52,6 +55,156 @@ class CustomerPagePart:
 
     template: str
     context: Callable
+
+
+# --- The audit log and staff results as sentences ---------------------------------------------
+# Events keep stable codes and the system's reasons in English (the log is append-only and read
+# by programs too); staff read them in their own language through these tables, old events
+# included. The apps above accounts add the codes they store (token states, OTP purposes,
+# failure reasons) to ``AUDIT_VALUES`` from their admin modules, as they add page parts.
+
+LIFTED_SENTENCES = {
+    "lost_phone": _("The block for a lost phone was lifted."),
+    "staff_flag": _("The block set by staff was lifted."),
+    "self_flag": _("The block the customer set was lifted."),
+    "otp_failures": _("The block after too many wrong OTPs was lifted."),
+    "login_lockout": _("The login lock after wrong passwords was lifted."),
+}
+
+AUDIT_KEYS = {
+    "kind": _("Kind"),
+    "lifted": _("Lifted"),
+    "purpose": _("Purpose"),
+    "challenge": _("Challenge"),
+    "reason": _("Why"),
+    "consecutive": _("Failures in a row"),
+    "serial": _("Serial number"),
+    "from": _("From"),
+    "to": _("To"),
+    "replaced": _("Replaced tokens"),
+    "resynchronised": _("Resynchronised"),
+    "reference": _("Reference"),
+    "amount": _("Amount"),
+    "role": _("Role"),
+    "user_id": _("User ID typed"),
+    "policy": _("OTP policy"),
+    "text": _("Message"),
+    "email": _("Also by email"),
+    "email_message": _("Email"),
+    "address": _("Network address (key)"),
+    "failures": _("Failures"),
+    "cooloff_seconds": _("Locked for (seconds)"),
+    "count": _("Count"),
+    "window_seconds": _("Window (seconds)"),
+    "device": _("Device"),
+    "device_id": _("Device number"),
+    "payee": _("Payee"),
+    "account": _("Account"),
+    "request": _("Request"),
+    "new": _("New"),
+    "old": _("Old"),
+    "source": _("Source account"),
+    "destination": _("Destination account"),
+}
+
+AUDIT_VALUES = {
+    **dict(AccessBlock.Kind.choices),
+    "login_lockout": _("Login locked after wrong passwords"),
+    **dict(User.ConfirmationMethod.choices),
+    **dict(ContactChangeRequest.Kind.choices),
+    "totp": _("Authenticator app (TOTP)"),
+    "agent": _("Call centre agent"),
+    "branch": _("Branch officer"),
+    "supervisor": _("Supervisor"),
+    "per_transaction": _("one OTP per transaction"),
+    "per_session": _("one OTP per session"),
+    "transfer": _("transfer"),
+    "add_payee": _("add a payee"),
+    "profile_update": _("profile update"),
+    "phone_change": _("phone number change"),
+    "phone_verify": _("new phone number check"),
+    "email_change": _("email change"),
+    "corporate_payment": _("corporate payment"),
+    "login": _("login"),
+    "password_reset": _("forgotten password"),
+    "password_change": _("password change"),
+    "mobile_registration": _("Mobile Token registration"),
+}
+
+# Reasons the system writes itself (free text from staff is shown as written).
+AUDIT_REASONS = {
+    "Staff TOTP authenticator enrolled": _("Staff TOTP authenticator enrolled"),
+    "The new number cannot be used (it is registered to someone, or not a mobile)": _(
+        "The new number cannot be used (it is registered to someone, or not a mobile)"
+    ),
+    "replaced by a newly activated token": _("replaced by a newly activated token"),
+    "token activated": _("token activated"),
+    "customer request": _("at the customer's own request"),
+    "manage.py import_tokens": _("imported with the import_tokens command"),
+}
+AUDIT_REASON_PATTERNS = [
+    (re.compile(r"\Arole (\w+)\Z"), gettext_noop("role %(value)s")),
+    (
+        re.compile(r"\A(\d+) consecutive wrong OTPs\Z"),
+        gettext_noop("%(value)s wrong OTPs in a row"),
+    ),
+    (
+        re.compile(r"\A(\d+) failed logins from one network address\Z"),
+        gettext_noop("%(value)s failed logins from one network address"),
+    ),
+]
+
+
+def lifted_sentences(lifted) -> list[str]:
+    """What an unblock lifted, as sentences ("The block for a lost phone was lifted.")."""
+    if not lifted:
+        return [str(_("There was no block to lift."))]
+    return [str(LIFTED_SENTENCES.get(kind, kind)) for kind in lifted]
+
+
+def audit_reason_display(reason: str) -> str:
+    """An event's reason in the reader's language when the system wrote it."""
+    if reason in AUDIT_REASONS:
+        return str(AUDIT_REASONS[reason])
+    for pattern, message in AUDIT_REASON_PATTERNS:
+        match = pattern.match(reason)
+        if match:
+            value = match.group(1)
+            return gettext(message) % {"value": AUDIT_VALUES.get(value, value)}
+    return reason
+
+
+def access_state_shown(user: User) -> dict:
+    """``selectors.access_state`` with each block's reason as staff read it
+    (``block.reason_shown``: the system's reasons in the reader's language)."""
+    access = selectors.access_state(user=user)
+    for block in access["blocks"]:
+        block.reason_shown = audit_reason_display(block.reason)
+    return access
+
+
+def _audit_value(key: str, value) -> str:
+    if key == "lifted":
+        return " ".join(lifted_sentences(value))
+    if key == "text" and isinstance(value, str):
+        return gettext(value)
+    if key == "amount":
+        return rupiah(value)
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_audit_value(key, item) for item in value) or "-"
+    if isinstance(value, str):
+        return str(AUDIT_VALUES.get(value, value)) or "-"
+    return str(value)
+
+
+def audit_details(event: AuditEvent) -> list[tuple[str, str]]:
+    """An event's ``data`` as (label, value) pairs in the reader's language."""
+    return [
+        (str(AUDIT_KEYS.get(key, key)), _audit_value(key, value))
+        for key, value in sorted(event.data.items())
+    ]
 
 
 class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -187,7 +340,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "title": _("Customer %(user_id)s") % {"user_id": customer.user_id},
             "customer": customer,
             "email": email_masked(customer.email),
-            "access": selectors.access_state(user=customer),
+            "access": access_state_shown(customer),
             "devices": [
                 {
                     "kind": device._meta.verbose_name,
@@ -200,7 +353,12 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             .pending()
             .select_related("requested_by"),
             "parts": [(part.template, part.context(request, customer)) for part in self.page_parts],
-            "events": AuditEvent.objects.filter(subject=customer).select_related("actor")[:RECENT]
+            "events": [
+                {"event": event, "reason": audit_reason_display(event.reason)}
+                for event in AuditEvent.objects.filter(subject=customer).select_related("actor")[
+                    :RECENT
+                ]
+            ]
             if staff.has_perm("accounts.view_auditevent")
             else None,
             "can_flag": staff.has_perm(services.PERM_FLAG),
@@ -228,7 +386,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": title,
             "customer": customer,
-            "access": selectors.access_state(user=customer),
+            "access": access_state_shown(customer),
             "form": form,
             "overview_url": self._overview_url(customer),
         }
@@ -261,10 +419,8 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             lifted = services.access_unblock(
                 user=customer, reason=data["reason"], actor=request.user, ip=client_ip(request)
             )
-            return _("Access of %(user_id)s is given back (lifted: %(lifted)s).") % {
-                "user_id": customer.user_id,
-                "lifted": ", ".join(lifted) or "-",
-            }
+            done = _("Access of %(user_id)s is given back.") % {"user_id": customer.user_id}
+            return " ".join([str(done), *lifted_sentences(lifted)])
 
         return self._action_view(
             request,
@@ -328,29 +484,89 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
 
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The audit log: read-only and append-only (no add, change or delete, no bulk actions)."""
+class AuditActionFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("what happened")
 
-    list_display = ["created_at", "action", "actor", "subject", "ip_address", "reason_short"]
-    list_filter = ["action", "created_at"]
+
+class AuditTimeFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("time (WIB)")
+
+
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit log: read-only and append-only (no add, change or delete, no bulk actions).
+
+    Times are shown in Asia/Jakarta (TIME_ZONE), codes and the system's reasons as sentences
+    in the reader's language (``audit_details``, ``audit_reason_display``). Columns are named
+    here rather than by the model's field names, which are the log's stable schema.
+    """
+
+    list_display = ["when", "what", "by", "about", "ip", "user_agent_short", "reason_short"]
+    list_filter = [("action", AuditActionFilter), ("created_at", AuditTimeFilter)]
     list_select_related = ["actor", "subject"]
     search_fields = ["=subject__user_id"]
     search_help_text = _("Customer's User ID (exact).")
-    fields = ["created_at", "action", "actor", "subject", "ip_address", "reason", "data_display"]
+    fields = ["when", "what", "by", "about", "ip", "user_agent", "reason_display", "data_display"]
     readonly_fields = fields
     list_per_page = 100
     show_full_result_count = False
     actions = None
 
+    @admin.display(description=_("time (WIB)"), ordering="created_at")
+    def when(self, obj):
+        # One format for the list, the page and its title (seconds matter in an audit).
+        return timezone.localtime(obj.created_at).strftime("%d/%m/%Y %H:%M:%S")
+
+    @admin.display(description=_("what happened"), ordering="action")
+    def what(self, obj):
+        return obj.get_action_display()
+
+    @admin.display(description=_("by"), ordering="actor__user_id")
+    def by(self, obj):
+        return obj.actor.user_id if obj.actor_id else "-"
+
+    @admin.display(description=_("about"), ordering="subject__user_id")
+    def about(self, obj):
+        return obj.subject.user_id if obj.subject_id else "-"
+
+    @admin.display(description=_("IP address"))
+    def ip(self, obj):
+        return obj.ip_address or "-"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        event = self.get_object(request, object_id)
+        title = None
+        if event is not None:
+            title = _("Audit event of %(time)s: %(action)s") % {
+                "time": f"{self.when(event)} {timezone.localtime(event.created_at):%Z}",
+                "action": event.get_action_display(),
+            }
+        return super().change_view(
+            request, object_id, form_url, {"title": title, **(extra_context or {})}
+        )
+
     @admin.display(description=_("reason"))
     def reason_short(self, obj):
-        return obj.reason if len(obj.reason) <= 60 else obj.reason[:59] + "…"
+        reason = audit_reason_display(obj.reason)
+        return reason if len(reason) <= 60 else reason[:59] + "…"
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, obj):
+        return audit_reason_display(obj.reason) or "-"
+
+    @admin.display(description=_("browser"))
+    def user_agent_short(self, obj):
+        agent = obj.user_agent or "-"
+        return agent if len(agent) <= 40 else agent[:39] + "…"
 
     @admin.display(description=_("details"))
     def data_display(self, obj):
         return format_html_join(
-            "\n", "<div><code>{}</code>: {}</div>", sorted((k, str(v)) for k, v in obj.data.items())
-        )
+            "\n", "<div><strong>{}</strong>: {}</div>", audit_details(obj)
+        ) or "-"
 
 
 admin.site.register(User, CustomerAdmin)

@@ -2,6 +2,7 @@ import phonenumbers
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django_otp.admin import OTPAdminAuthenticationForm
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -58,8 +59,9 @@ class AccessFlagForm(StaffReasonMixin, forms.Form):
 
     error_messages = {"reason_required": _("Write why the access is flagged.")}
 
+    # Labelled apart from the reason below: two fields both called "Alasan" confused staff.
     kind = forms.ChoiceField(
-        label=_("Why"),
+        label=_("Kind of flag"),
         choices=[
             ("lost_phone", _("Lost or stolen phone")),
             ("staff_flag", _("Other: flagged by staff")),
@@ -115,6 +117,33 @@ class StaffAdminAuthenticationForm(OTPAdminAuthenticationForm):
     alone: the staff site (``StaffAdminSite.login``) then sends them to enrol one, and no
     admin page opens before it is confirmed.
     """
+
+    error_messages = {
+        **OTPAdminAuthenticationForm.error_messages,
+        "invalid_login": _(
+            "The User ID or password is wrong, or this is not a staff account. Both are "
+            "case-sensitive."
+        ),
+    }
+    # django-otp's own messages ("Please enter your OTP token.") have no Indonesian catalogue
+    # and speak of devices staff never chose: the staff login says it in the bank's words.
+    otp_error_messages = {
+        **OTPAdminAuthenticationForm.otp_error_messages,
+        "token_required": _("Enter the 6-digit code your authenticator app shows."),
+        "invalid_token": _(
+            "The code from your authenticator app is wrong or was already used. Wait for the "
+            "next code and try again."
+        ),
+        "n_failed_attempts": ngettext_lazy(
+            "Codes are not checked for a moment after %(failure_count)d wrong code. Try again "
+            "shortly.",
+            "Codes are not checked for a moment after %(failure_count)d wrong codes. Try again "
+            "shortly.",
+            "failure_count",
+        ),
+        "verification_not_allowed": _("Codes are not checked for a moment. Try again shortly."),
+        "device_required": _("Enter the 6-digit code your authenticator app shows."),
+    }
 
     def clean_otp(self, user):
         if user is not None and not selectors.staff_totp_confirmed(user=user):

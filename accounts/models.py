@@ -232,7 +232,10 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_id}"
+        # In TIME_ZONE (Asia/Jakarta), as the admin's lists show it, not the stored UTC.
+        when = timezone.localtime(self.created_at)
+        about = f" · {self.subject.user_id}" if self.subject_id else ""
+        return f"{when:%d/%m/%Y %H:%M:%S %Z} · {self.get_action_display()}{about}"
 
 
 class ProfileChangeQuerySet(models.QuerySet):

@@ -2,6 +2,7 @@
 
 import logging
 import math
+from contextvars import ContextVar, Token
 from functools import partial
 from importlib import import_module
 
@@ -69,18 +70,53 @@ STAFF_FLAG_KINDS = (AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.STAFF_FLAG)
 FLAG_KINDS = (AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.STAFF_FLAG, AccessBlock.Kind.SELF_FLAG)
 
 
+# The client of the request being served: (IP address, User-Agent), set for the length of
+# each request by ``portal.middleware.AuditClientMiddleware`` (``audit_client_bind``). The
+# audit log reads it, so an event written deep in a service (OTP issued or failed, a transfer
+# made) records where the request came from without every service taking the request's
+# address and browser as arguments. Outside a request (Celery, management commands) it is
+# empty and so are the columns.
+_audit_client: ContextVar[tuple[str | None, str | None]] = ContextVar(
+    "audit_client", default=(None, None)
+)
+AUDIT_USER_AGENT_MAX = 300
+
+
+def audit_client_bind(*, ip: str | None, user_agent: str | None) -> Token:
+    """Name the client of the current request for the audit log; returns the token that
+    ``audit_client_unbind`` takes at the end of the request. The User-Agent is cut to the
+    column's 300 characters (a client chooses its length)."""
+    return _audit_client.set((ip, (user_agent or "")[:AUDIT_USER_AGENT_MAX] or None))
+
+
+def audit_client_unbind(token: Token) -> None:
+    _audit_client.reset(token)
+
+
 def audit_log(
     *,
     action: str,
     subject: User | None = None,
     actor: User | None = None,
     ip: str | None = None,
+    user_agent: str | None = None,
     reason: str = "",
     data: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the audit log. ``data`` must never hold a secret."""
+    """Append one event to the audit log. ``data`` must never hold a secret.
+
+    ``ip`` and ``user_agent`` default to the client of the request being served
+    (``audit_client_bind``); an ``ip`` given explicitly wins.
+    """
+    client_ip, client_agent = _audit_client.get()
     return AuditEvent.objects.create(
-        action=action, subject=subject, actor=actor, ip_address=ip, reason=reason, data=data or {}
+        action=action,
+        subject=subject,
+        actor=actor,
+        ip_address=ip or client_ip,
+        user_agent=(user_agent or "")[:AUDIT_USER_AGENT_MAX] or client_agent,
+        reason=reason,
+        data=data or {},
     )
 
 

@@ -6,6 +6,9 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from accounts.services import audit_client_bind, audit_client_unbind
+from accounts.views import client_ip
+
 
 class NoStoreMiddleware:
     """No page of the portal is kept by a browser or a proxy: every response a view or a
@@ -86,6 +89,29 @@ class SessionSecurityMiddleware:
         if now - session.get("auth_at", now) > settings.SESSION_ABSOLUTE_TIMEOUT:
             return _("Your session has ended. Please log in again.")
         return None
+
+
+class AuditClientMiddleware:
+    """Names the client of each request (address as ``accounts.views.client_ip`` reads it,
+    User-Agent) for the audit log, for the length of the request.
+
+    A context variable rather than arguments: the events that most need the address (login
+    and failed login, OTP issued, verified or failed, a transfer made) are written deep inside
+    services that are also called without a request (Celery, commands, tests), and one place
+    to set it covers the events nobody remembered. An address a view passes explicitly wins.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = audit_client_bind(
+            ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT")
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            audit_client_unbind(token)
 
 
 class PasswordChangeRequiredMiddleware:

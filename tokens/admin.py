@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services as account_services
-from accounts.admin import CustomerAdmin, CustomerPagePart
+from accounts.admin import AUDIT_VALUES, CustomerAdmin, CustomerPagePart
 from accounts.forms import ContactChangeDecisionForm
 from accounts.models import ContactChangeRequest, User
 from accounts.views import client_ip
@@ -213,10 +213,22 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ).first()
             if customer is None:
                 raise TokenActionRefused(_("No customer has this User ID."))
+            held = list(
+                HardwareToken.objects.filter(user=customer, state__in=hardware.HELD_STATES)
+            )
             hardware.token_assign(
                 token=token, user=customer, actor=request.user, reason=data["reason"],
-                ip=client_ip(request),
+                ip=client_ip(request), replace=data["replace"] or None,
             )
+            if held:
+                return _(
+                    "Token %(serial)s is assigned to %(user_id)s and replaces %(old)s (now: "
+                    "%(state)s); the customer was told by SMS and email."
+                ) % {
+                    "serial": token.serial, "user_id": customer.user_id,
+                    "old": ", ".join(t.serial for t in held),
+                    "state": HardwareToken.State(data["replace"]).label,
+                }
             return _("Token %(serial)s is assigned to %(user_id)s.") % {
                 "serial": token.serial, "user_id": customer.user_id
             }
@@ -302,6 +314,16 @@ def customer_sms(request, customer) -> dict:
 
 CustomerAdmin.page_parts.append(
     CustomerPagePart(template="admin/tokens/customer_sms.html", context=customer_sms)
+)
+# The codes tokens writes into the audit log, as the audit admin shows them.
+AUDIT_VALUES.update(
+    {
+        **dict(HardwareToken.State.choices),
+        "wrong_code": _("wrong code"),
+        "code_reused": _("a code used again"),
+        "intent_mismatch": _("a code made for another transaction"),
+        "activation": _("token activation"),
+    }
 )
 
 

@@ -104,3 +104,9 @@ class TokenActionRefused(Exception):
     """A staff action on a token that is not allowed; the message is for staff (English)."""
 
     code = "token_action_refused"
+
+
+class TokenAlreadyHeld(TokenActionRefused):
+    """A second token for a customer who holds one, without saying it replaces the old one."""
+
+    code = "token_already_held"

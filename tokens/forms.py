@@ -178,7 +178,21 @@ class TokenImportForm(StaffReasonForm):
 
 class TokenAssignForm(StaffReasonForm):
     user_id = forms.CharField(label=_("Customer's User ID"), max_length=30)
-    field_order = ["user_id", "reason"]
+    # A customer holds one token: a second one only replaces the first, which is retired with
+    # what happened to it (tokens.hardware.token_assign enforces it).
+    replace = forms.ChoiceField(
+        label=_("Token the customer holds now"),
+        required=False,
+        initial="",
+        widget=forms.RadioSelect,
+        choices=[
+            ("", _("None: this is the customer's first token")),
+            ("lost", _("Replace it: the old token was lost")),
+            ("damaged", _("Replace it: the old token is damaged")),
+            ("battery_dead", _("Replace it: the old token's battery is dead")),
+        ],
+    )
+    field_order = ["user_id", "replace", "reason"]
 
 
 class TokenStateForm(StaffReasonForm):

@@ -196,7 +196,7 @@ class HardwareToken(models.Model):
     algorithm = models.CharField(_("algorithm"), max_length=4, choices=Algorithm.choices)
     digits = models.PositiveSmallIntegerField(_("digits"), default=6)
     step = models.PositiveSmallIntegerField(
-        _("time step (s)"), null=True, blank=True, help_text="TOTP only"
+        _("time step (s)"), null=True, blank=True, help_text=_("TOTP only")
     )
     t0 = models.BigIntegerField(default=0)
     counter = models.BigIntegerField(default=0)
@@ -205,7 +205,7 @@ class HardwareToken(models.Model):
     sealed_seed = models.TextField(editable=False)
     manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True)
     batch = models.CharField(
-        _("batch"), max_length=200, blank=True, help_text="the file it came in"
+        _("batch"), max_length=200, blank=True, help_text=_("the file it came in")
     )
     state = models.CharField(
         _("state"), max_length=12, choices=State.choices, default=State.IN_STOCK
@@ -217,9 +217,9 @@ class HardwareToken(models.Model):
         on_delete=models.PROTECT,
         related_name="hardware_tokens",
     )
-    imported_at = models.DateTimeField(default=timezone.now)
-    assigned_at = models.DateTimeField(null=True, blank=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
 
     objects = HardwareTokenQuerySet.as_manager()
 

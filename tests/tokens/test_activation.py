@@ -195,7 +195,11 @@ def test_pskc_file_imported_assigned_and_activated(customer_client, customer, na
     serials = [serial] if serial else report.imported[:2]
     for current in serials:
         token = HardwareToken.objects.get(serial=current)
-        hardware.token_assign(token=token, user=customer, actor=officer, reason="at the branch", ip="10.0.0.1")
+        # A second token replaces the first (one token per customer, tokens.hardware.token_assign).
+        hardware.token_assign(
+            token=token, user=customer, actor=officer, reason="at the branch", ip="10.0.0.1",
+            replace=None if current == serials[0] else "damaged",
+        )
         secret = pskc_secret_hex(name, current, options)
         code = oathtool(secret, totp_step=token.step, digits=token.digits, counter=token.counter)
         response = post(customer_client, serial=current, code=code)

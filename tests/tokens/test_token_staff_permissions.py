@@ -3,6 +3,7 @@ in tokens/hardware.py themselves (the admin is only one caller). A refused call 
 changes nothing: no token write, no audit, no notice."""
 
 import pytest
+from django.utils import translation
 
 from accounts.models import AuditEvent, User
 from tests.factories import UserFactory
@@ -43,7 +44,10 @@ def audited(action) -> list:
 
 
 def refused(call):
-    with pytest.raises(exceptions.TokenActionRefused, match="permission"):
+    # Staff read the refusal in their language (Indonesian unless they chose English).
+    with translation.override("id"), pytest.raises(
+        exceptions.TokenActionRefused, match="tidak berwenang"
+    ):
         call()
 
 

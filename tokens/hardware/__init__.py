@@ -9,11 +9,13 @@ use ``tokens.hardware``, which has every public name.
 """
 
 from .lifecycle import (
+    HELD_STATES,
     PERM_ASSIGN,
     PERM_IMPORT,
     PERM_RESYNC,
     PERM_SMS_FALLBACK,
     PERM_STATE,
+    REPLACE_STATES,
     STATE_CHANGE_OWN_SERVICE,
     TOKEN_ROLE_PERMISSIONS,
     serial_normalise,
@@ -47,7 +49,9 @@ __all__ = [
     "PERM_RESYNC",
     "PERM_SMS_FALLBACK",
     "PERM_STATE",
+    "HELD_STATES",
     "PSKC_ALGORITHMS",
+    "REPLACE_STATES",
     "STATE_CHANGE_OWN_SERVICE",
     "TOKEN_ROLE_PERMISSIONS",
     "ImportProblem",

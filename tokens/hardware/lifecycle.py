@@ -13,7 +13,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import services as account_services
 from accounts.models import AuditEvent, User
@@ -62,7 +62,7 @@ def token_roles_grant() -> None:
 def _staff_check(*, actor: User, permission: str) -> None:
     if actor is None or not (actor.is_active and actor.is_staff and actor.has_perm(permission)):
         raise exceptions.TokenActionRefused(
-            "You do not have the permission for this action on tokens."
+            gettext("You do not have the permission for this action on tokens.")
         )
 
 
@@ -86,22 +86,86 @@ def serial_typable(serial: str) -> bool:
     return re.fullmatch(r"[0-9A-Z]{4,32}", serial, flags=re.ASCII) is not None
 
 
+# What staff may say happened to the token a customer holds when a new one replaces it.
+REPLACE_STATES = (
+    HardwareToken.State.LOST, HardwareToken.State.DAMAGED, HardwareToken.State.BATTERY_DEAD
+)
+HELD_STATES = (HardwareToken.State.ASSIGNED, HardwareToken.State.ACTIVE)
+TOKEN_REPLACED_TEXT = gettext_noop(
+    "Bank Nusantara: your token %(old)s was replaced by token %(serial)s and no longer works. "
+    "Activate the new token in Profil Saya. Not you? Call the bank."
+)
+
+
 def token_assign(
-    *, token: HardwareToken, user: User, actor: User, reason: str, ip: str | None
+    *,
+    token: HardwareToken,
+    user: User,
+    actor: User,
+    reason: str,
+    ip: str | None,
+    replace: str | None = None,
 ) -> HardwareToken:
-    """Hand a token from stock to a customer (branch officer); only ``in_stock → assigned``."""
+    """Hand a token from stock to a customer (branch officer); only ``in_stock → assigned``.
+
+    A customer holds one token at a time. One who already holds a token (assigned or active)
+    gets another only as a replacement: ``replace`` says what happened to the old one (lost,
+    damaged, battery dead, ``REPLACE_STATES``), which is retired at once with that state
+    (audited as ``token_replaced``), and the customer is told by SMS and email. Without
+    ``replace`` it raises ``TokenAlreadyHeld`` and nothing changes.
+
+    The customer's row is locked first (as every code check and activation does), so two
+    assignments to one customer in parallel run one after the other and the second sees the
+    token the first gave.
+    """
+    from ..services import notice_send
+
     _staff_check(actor=actor, permission=PERM_ASSIGN)
     if user.is_staff or not user.is_active:
-        raise exceptions.TokenActionRefused("A token can be assigned to an active customer only.")
+        raise exceptions.TokenActionRefused(
+            gettext("A token can be assigned to an active customer only.")
+        )
+    if replace is not None and replace not in REPLACE_STATES:
+        raise exceptions.TokenActionRefused(
+            gettext("Say whether the old token was lost, damaged or its battery is dead.")
+        )
     with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        held = list(
+            HardwareToken.objects.select_for_update()
+            .filter(user=user, state__in=HELD_STATES)
+            .exclude(pk=token.pk)
+            .order_by("pk")
+        )
         locked = HardwareToken.objects.select_for_update().get(pk=token.pk)
         if locked.state != HardwareToken.State.IN_STOCK:
             raise exceptions.TokenActionRefused(
-                f"Token {locked.serial} is {locked.get_state_display()}, not in stock."
+                gettext("Token %(serial)s is %(state)s, not in stock.")
+                % {"serial": locked.serial, "state": locked.get_state_display()}
             )
-        locked.state, locked.user, locked.assigned_at = (
-            HardwareToken.State.ASSIGNED, user, timezone.now()
-        )
+        if held and replace is None:
+            raise exceptions.TokenAlreadyHeld(
+                gettext(
+                    "%(user_id)s already holds token %(serials)s. To give a new one, choose "
+                    "“replace” and say what happened to the old token."
+                )
+                % {"user_id": user.user_id, "serials": ", ".join(t.serial for t in held)}
+            )
+        now = timezone.now()
+        for old in held:
+            previous = old.state
+            old.state = replace
+            old.save(update_fields=["state"])
+            HardwareTokenDevice.objects.filter(token=old).update(confirmed=False)
+            account_services.audit_log(
+                action=AuditEvent.Action.TOKEN_REPLACED,
+                subject=user,
+                actor=actor,
+                ip=ip,
+                reason=reason,
+                data={"serial": old.serial, "from": previous, "to": replace, "new": locked.serial},
+            )
+        locked.state, locked.user, locked.assigned_at = HardwareToken.State.ASSIGNED, user, now
         locked.save(update_fields=["state", "user", "assigned_at"])
         account_services.audit_log(
             action=AuditEvent.Action.TOKEN_ASSIGNED,
@@ -109,8 +173,15 @@ def token_assign(
             actor=actor,
             ip=ip,
             reason=reason,
-            data={"serial": locked.serial},
+            data={"serial": locked.serial}
+            | ({"replaced": [t.serial for t in held]} if held else {}),
         )
+        for old in held:
+            notice_send(
+                user=user,
+                text=TOKEN_REPLACED_TEXT,
+                params={"old": old.serial, "serial": locked.serial},
+            )
     return locked
 
 
@@ -132,8 +203,12 @@ def token_state_change(
         # Assigning and activating have their own services (and checks).
         if state in STATE_CHANGE_OWN_SERVICE or not locked.may_become(state):
             raise exceptions.TokenActionRefused(
-                f"Token {locked.serial} cannot go from {locked.get_state_display()} "
-                f"to {HardwareToken.State(state).label}."
+                gettext("Token %(serial)s cannot go from %(from)s to %(to)s.")
+                % {
+                    "serial": locked.serial,
+                    "from": locked.get_state_display(),
+                    "to": HardwareToken.State(state).label,
+                }
             )
         previous, holder = locked.state, locked.user
         locked.state = state
@@ -180,13 +255,17 @@ def sms_fallback_switch(*, user: User, actor: User, reason: str, ip: str | None)
 
     _staff_check(actor=actor, permission=PERM_SMS_FALLBACK)
     if user.is_staff:
-        raise exceptions.TokenActionRefused("Staff members have no SMS fallback.")
+        raise exceptions.TokenActionRefused(gettext("Staff members have no SMS fallback."))
     if not user.phone:
-        raise exceptions.TokenActionRefused("The customer has no registered mobile number.")
+        raise exceptions.TokenActionRefused(
+            gettext("The customer has no registered mobile number.")
+        )
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.confirmation_method == User.ConfirmationMethod.SMS:
-            raise exceptions.TokenActionRefused("The customer already confirms with SMS OTP.")
+            raise exceptions.TokenActionRefused(
+                gettext("The customer already confirms with SMS OTP.")
+            )
         previous = locked.confirmation_method
         User.objects.filter(pk=user.pk).update(confirmation_method=User.ConfirmationMethod.SMS)
         user.confirmation_method = User.ConfirmationMethod.SMS
