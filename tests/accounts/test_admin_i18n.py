@@ -136,6 +136,7 @@ def admin_urls(world) -> list[str]:
     change = ContactChangeRequest.objects.get()
     token = HardwareToken.objects.get(serial="FT10000001")
     stock = HardwareToken.objects.get(serial="FT10000002")
+    held = HardwareToken.objects.get(serial="FT10000003")
     event = AuditEvent.objects.filter(action=AuditEvent.Action.ACCESS_UNBLOCKED).get()
     return [
         reverse("admin:index"),
@@ -156,6 +157,9 @@ def admin_urls(world) -> list[str]:
         reverse("admin:tokens_hardwaretoken_assign", args=[stock.pk]),
         reverse("admin:tokens_hardwaretoken_state", args=[stock.pk]),
         reverse("admin:tokens_hardwaretoken_resync", args=[token.pk]),
+        reverse("admin:tokens_hardwaretoken_sms_fallback", args=[held.pk]),
+        reverse("admin:accounts_user_history", args=[customer.pk]),
+        reverse("admin:password_change"),
     ]
 
 
@@ -260,3 +264,20 @@ def test_pskc_problem_in_the_admin_says_the_key_could_not_be_decrypted(world):
         "(pre-shared key) yang diberikan" in problems, problems
     assert "--psk" not in html and "--password" not in html
     assert english_in(html, data=(*DATA, "MasterKeyLabel", "rfc6030-figure4.pskcxml")) == []
+
+
+def test_the_enrolment_page_and_a_wrong_first_code_are_indonesian(db):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    newcomer = UserFactory(user_id="stafbaru", is_staff=True, phone="")
+    newcomer.groups.add(Group.objects.get(name="Call centre agent"))
+    client = Client()
+    response = client.post("/admin/login/", {"username": "stafbaru", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"].endswith("/staff/otp/enrol/")
+    page = client.get("/staff/otp/enrol/").content.decode()
+    assert '<html lang="id"' in page
+    assert english_in(page, data=("stafbaru", "Bank Nusantara")) == []
+    wrong = client.post("/staff/otp/enrol/", {"code": "000000"}).content.decode()
+    assert english_in(wrong, data=("stafbaru",)) == []
