@@ -721,6 +721,7 @@ def email_address_set(
             text=EMAIL_CHANGED_TEXT,
             params={"email": email_masked(user.email)},
             language=user.language,
+            user=user,
         )
     audit_log(
         action=AuditEvent.Action.EMAIL_CHANGED,

@@ -629,7 +629,7 @@ def notice_send(
         transaction.on_commit(partial(_notice_schedule, message_id=message.pk))
     if email and user.email:
         account_services.email_notice_schedule(
-            address=user.email, text=text, params=params, language=user.language
+            address=user.email, text=text, params=params, language=user.language, user=user
         )
     account_services.audit_log(
         action=AuditEvent.Action.NOTICE_SENT,
@@ -757,6 +757,7 @@ def phone_number_change(
             text=account_services.PHONE_CHANGED_TEXT,
             params=params,
             language=user.language,
+            user=user,
         )
     return old_phone
 

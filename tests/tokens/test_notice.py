@@ -3,7 +3,7 @@
 import pytest
 from django.utils.translation import gettext_noop
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, EmailMessage
 from tests.fakes.twilio import Reply
 from tokens import services
 from tokens.models import OutboxMessage, SmsMessage
@@ -24,6 +24,9 @@ def test_notice_goes_by_sms_and_email_in_the_customers_language(
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [customer.email]
     assert "****0017" in mailoutbox[0].body
     assert AuditEvent.objects.filter(action="notice_sent", subject=customer).exists()
+    # The outbox row and its audit name the customer (another customer may share the address).
+    assert EmailMessage.objects.get().user == customer
+    assert AuditEvent.objects.filter(action="notice_email_queued", subject=customer).exists()
 
 
 def test_notice_to_another_number_and_sent_once(customer, django_capture_on_commit_callbacks):
