@@ -486,6 +486,9 @@ class PasswordReset(models.Model):
         SENT_TO_BANK = "sent_to_bank", _("Sent to the bank (blocked or no phone)")
         THROTTLED = "throttled", _("Refused: too many tries")
 
+    # The states whose page is the code step (a customer sent to the bank sees it too).
+    CODE_STEP_STATES = (State.ASKED, State.SENT_TO_BANK)
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

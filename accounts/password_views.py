@@ -89,6 +89,8 @@ class PasswordResetRequestView(FormView):
                 )
                 if reset.user is not None and reset.state == PasswordReset.State.ASKED:
                     _reset_code_issue(reset)
+                elif reset.state == PasswordReset.State.SENT_TO_BANK:
+                    _bank_tell(reset.user)
         except exceptions.PasswordResetThrottled as exc:
             form.add_error(None, str(exc))
             response = self.form_invalid(form)
@@ -97,8 +99,6 @@ class PasswordResetRequestView(FormView):
         # A new key for the session that now names a reset (no fixation of a planted one).
         self.request.session.cycle_key()
         self.request.session[SESSION_RESET] = str(reset.pk)
-        if reset.state == PasswordReset.State.SENT_TO_BANK:
-            return redirect("accounts:password-reset-bank")
         return redirect("accounts:password-reset-confirm")
 
 
@@ -119,6 +119,25 @@ def _reset_code_issue(reset: PasswordReset) -> None:
             services.password_reset_challenge_set(reset=reset, challenge=challenge)
     except CustomerError:
         pass
+
+
+def _bank_tell(user) -> None:
+    """A matching customer who is blocked or flagged (or has no phone) gets no code: they are
+    told to call the bank by email, and by SMS unless the phone is the one reported lost. The
+    page goes on as for any data, so only the customer learns it."""
+    params = {"call_centre": settings.BANK_CALL_CENTRE}
+    if user.phone and not selectors.phone_reported_lost(user=user):
+        otp_services.notice_send(
+            user=user, text=services.PASSWORD_RESET_BANK_TEXT, params=params, email=False
+        )
+    if user.email:
+        services.email_notice_schedule(
+            address=user.email,
+            text=services.PASSWORD_RESET_BANK_TEXT,
+            params=params,
+            language=user.language,
+            user=user,
+        )
 
 
 def _customer_tell(user, text: str) -> None:
@@ -167,7 +186,7 @@ class PasswordResetConfirmView(PasswordResetActionMixin, OtpConfirmView):
     session_covers = False
 
     def is_pending(self, action):
-        return action.state == PasswordReset.State.ASKED
+        return action.state in PasswordReset.CODE_STEP_STATES
 
     def get_done_url(self, action):
         if action.state == PasswordReset.State.VERIFIED:
@@ -186,12 +205,20 @@ class PasswordResetConfirmView(PasswordResetActionMixin, OtpConfirmView):
         return FormView.get_context_data(self, **kwargs)
 
     def confirm(self, action, code):
-        if action.state != PasswordReset.State.ASKED:
+        if action.state not in PasswordReset.CODE_STEP_STATES:
             raise exceptions.PasswordResetNotPending()
-        if action.user is None or action.challenge_ref is None:
+        if not services.password_reset_code_checkable(action):
             with transaction.atomic():
                 reason, remaining = services.password_reset_code_refuse(reset=action)
             raise CODE_REFUSALS[reason](**({"remaining": remaining} if remaining else {}))
+
+        def reset_failure_count():
+            # Counted on the reset, never toward the customer's block; dead after as many
+            # failures as a reset whose data did not match.
+            if services.password_reset_failure_record(reset=action):
+                return otp_exceptions.OtpBlocked()
+            return None
+
         with otp_services.challenge_verify(
             user=action.user,
             purpose=PURPOSE_RESET,
@@ -199,6 +226,8 @@ class PasswordResetConfirmView(PasswordResetActionMixin, OtpConfirmView):
             code=code,
             challenge=self.get_challenge(action),
             by_sms=True,
+            counts_toward_block=False,
+            on_refused=reset_failure_count,
         ):
             services.password_reset_verify(reset=action)
 
@@ -224,7 +253,7 @@ class PasswordResetOtpView(PasswordResetActionMixin, OtpIssueView):
     def issue(self, action):
         with transaction.atomic():
             services.password_reset_resend(reset=action)
-            if action.user is not None:
+            if services.password_reset_code_sendable(action):
                 _reset_code_issue(action)
         messages.info(
             self.request,
@@ -277,17 +306,6 @@ class PasswordResetSetView(FormView):
 @method_decorator(never_cache, name="dispatch")
 class PasswordResetDoneView(TemplateView):
     template_name = "accounts/password_reset_done.html"
-
-
-@method_decorator(never_cache, name="dispatch")
-class PasswordResetBankView(TemplateView):
-    """A matching customer who is blocked or flagged, or has no mobile number: the password
-    is reset by the bank after it has checked who is calling."""
-
-    template_name = "accounts/password_reset_bank.html"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(call_centre=settings.BANK_CALL_CENTRE, **kwargs)
 
 
 # --- Ganti Password (Profil Saya) -----------------------------------------------------------

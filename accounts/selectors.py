@@ -13,6 +13,11 @@ def otp_blocked(*, user: User) -> bool:
     return user.access_blocks.active().exists()
 
 
+def phone_reported_lost(*, user: User) -> bool:
+    """True while the customer's phone is flagged lost: nothing is sent to it."""
+    return user.access_blocks.active().filter(kind=AccessBlock.Kind.LOST_PHONE).exists()
+
+
 def login_failures(*, user: User) -> int:
     """Consecutive wrong passwords counted by django-axes for this User ID."""
     from axes.models import AccessAttempt

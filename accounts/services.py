@@ -1238,6 +1238,10 @@ PASSWORD_CHANGED_TEXT = gettext_noop(
     "Bank Nusantara: the password of your Internet Banking was changed and your other "
     "sessions were ended. If you did not do this, call the bank at once."
 )
+PASSWORD_RESET_BANK_TEXT = gettext_noop(
+    "Bank Nusantara: a new password was asked, but your online access is blocked. Call "
+    "%(call_centre)s. Not you? Call the bank at once."
+)
 
 
 def password_reset_window_start():
@@ -1290,8 +1294,10 @@ def password_reset_request(
 
     All three must match an active customer, else the reset has no user and its code step can
     only fail (the pages never say which). A matching customer with an active AccessBlock or
-    no mobile number is sent to the bank (state ``sent_to_bank``). Audited without the birth
-    date or the account number.
+    no mobile number gets no code (state ``sent_to_bank``): the view tells the customer, on
+    the customer's own channels, to call the bank, while the page goes on as for data that do
+    not match, so a stranger never learns that they did. Audited without the birth date or
+    the account number.
     """
     from .models import PasswordReset
 
@@ -1326,8 +1332,8 @@ def password_reset_request(
         reset.user = subject
         if selectors.otp_blocked(user=subject) or not subject.phone:
             reset.state = PasswordReset.State.SENT_TO_BANK
-    if reset.state == PasswordReset.State.ASKED:
-        reset.code_sent_at = now
+    # Every reset, sent a code or not, starts the same resend cooldown (the pages match).
+    reset.code_sent_at = now
     reset.full_clean()
     reset.save(force_insert=True)
     audit_log(
@@ -1382,7 +1388,7 @@ def password_reset_resend(*, reset) -> None:
     Raises PasswordResetNotPending once the reset is past the code step."""
     from .models import PasswordReset
 
-    if reset.state != PasswordReset.State.ASKED:
+    if reset.state not in PasswordReset.CODE_STEP_STATES:
         raise exceptions.PasswordResetNotPending()
     now = timezone.now()
     if reset.code_sent_at:
@@ -1420,6 +1426,41 @@ def password_reset_code_refuse(*, reset) -> tuple[str, int]:
     if row.attempts >= max_attempts:
         return "voided", 0
     return "wrong_code", max_attempts - row.attempts
+
+
+def password_reset_failure_record(*, reset) -> bool:
+    """Count a refused code of a real reset on the reset itself (never toward the customer's
+    OTP block: see ``challenge_verify(counts_toward_block=False)``). Run in the code check's
+    transaction. Returns True when the reset has reached ``OTP_MAX_CONSECUTIVE_FAILURES`` and
+    is dead, as one whose data did not match is after as many."""
+    from .models import PasswordReset
+
+    row = PasswordReset.objects.select_for_update().get(pk=reset.pk)
+    row.failures += 1
+    row.save(update_fields=["failures"])
+    reset.failures = row.failures
+    return row.failures >= settings.OTP_MAX_CONSECUTIVE_FAILURES
+
+
+def password_reset_code_sendable(reset) -> bool:
+    """Whether "Generate OTP" on ``reset`` sends a real code: the data matched, the customer
+    may reset online, and the reset has failures left."""
+    from .models import PasswordReset
+
+    return (
+        reset.user_id is not None
+        and reset.state == PasswordReset.State.ASKED
+        and reset.failures < settings.OTP_MAX_CONSECUTIVE_FAILURES
+    )
+
+
+def password_reset_code_checkable(reset) -> bool:
+    """Whether a code typed for ``reset`` is compared with a real one: the data matched, a code
+    was sent, and the reset has failures left. Any other is answered by
+    ``password_reset_code_refuse``, in the same words."""
+    from .models import PasswordReset
+
+    return password_reset_code_sendable(reset) and reset.challenge_ref is not None
 
 
 def password_reset_verify(*, reset):

@@ -89,11 +89,6 @@ urlpatterns = [
         name="password-reset-done",
     ),
     path(
-        "lupa-password/hubungi-bank/",
-        password_views.PasswordResetBankView.as_view(),
-        name="password-reset-bank",
-    ),
-    path(
         "profil/password/",
         password_views.PasswordChangeView.as_view(),
         name="password-change",

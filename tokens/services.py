@@ -330,6 +330,8 @@ def challenge_verify(
     challenge: Challenge | None = None,
     by_sms: bool = False,
     session_verified: bool = False,
+    counts_toward_block: bool = True,
+    on_refused=None,
 ):
     """Check ``code`` for the intent and consume the challenge together with the action.
 
@@ -350,6 +352,12 @@ def challenge_verify(
     ``code`` None confirms without
     a code only for a ``per_session`` purpose when the caller says the session was verified by
     an OTP (``session_verified``: django-otp's ``request.user.is_verified()``).
+
+    ``counts_toward_block=False`` is for a code asked for by someone not logged in (the
+    forgotten password): a refused code still costs a try on the challenge, but not one toward
+    the customer's OTP block, which a stranger who knows the customer's data could otherwise
+    set off. ``on_refused()`` then runs in the same transaction when a code is refused (the
+    caller counts the failure on its own record) and may return the error to raise instead.
     """
     digest = intent_digest(purpose=purpose, summary=summary)
     refused = None
@@ -375,7 +383,14 @@ def challenge_verify(
         try:
             _challenge_consume(user=user, challenge=checked, purpose=purpose, digest=digest, code=code)
         except _CodeRejected as rejected:
-            refused = _rejection_record(user=user, challenge=checked, rejected=rejected)
+            refused = _rejection_record(
+                user=user,
+                challenge=checked,
+                rejected=rejected,
+                counts_toward_block=counts_toward_block,
+            )
+            if on_refused is not None:
+                refused = on_refused() or refused
         else:
             yield checked
             account_services.otp_failure_reset(user=user)
@@ -458,7 +473,7 @@ def _raise_unless_pending(challenge: Challenge) -> None:
 
 
 def _rejection_record(
-    *, user: User, challenge: Challenge, rejected: _CodeRejected
+    *, user: User, challenge: Challenge, rejected: _CodeRejected, counts_toward_block: bool = True
 ) -> exceptions.OtpError:
     """Count a refused code (a try on the challenge, a consecutive failure); return the error.
 
@@ -473,8 +488,12 @@ def _rejection_record(
         if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
             _challenges_void(Challenge.objects.filter(pk=challenge.pk))
             challenge.status = Challenge.Status.VOIDED
-    count = account_services.otp_failure_record(
-        user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
+    count = (
+        account_services.otp_failure_record(
+            user=user, max_failures=settings.OTP_MAX_CONSECUTIVE_FAILURES
+        )
+        if counts_toward_block
+        else 0
     )
     account_services.audit_log(
         action=AuditEvent.Action.OTP_FAILED,

@@ -121,6 +121,7 @@ def test_whole_flow_resets_the_password_ends_sessions_and_tells(customer, ask, r
     ],
     ids=["wrong-birth-date", "another-customers-account", "unknown-user-id"],
 )
+@time_machine.travel("2026-12-01 09:00 +0700", tick=False)  # the pages show seconds to wait
 def test_no_enumeration_same_flow_whether_or_not_the_data_match(
     customer, other_customer, ask, data
 ):
@@ -158,13 +159,46 @@ def test_non_matching_codes_do_not_block_the_customer(customer, ask):
     assert customer.otp_failure_count == 0 and not customer.access_blocks.exists()
 
 
-def test_wrong_codes_of_a_real_reset_count_toward_the_otp_block(customer, ask, settings):
-    client, _ = ask(GOOD)
-    code = outbox_code()
-    client.post("/lupa-password/kode/", {"code": wrong(code)})
+def test_wrong_codes_of_a_real_reset_never_block_the_customer(customer, ask, settings):
+    """Someone who knows the three facts must not be able to block the customer's OTP (and
+    learn from the bank page that they matched): wrong reset codes count on the challenge and
+    on the reset only, and after OTP_MAX_CONSECUTIVE_FAILURES the reset is dead, answered as a
+    non-matching reset is."""
+    for round_ in range(2):
+        client, response = ask(GOOD, ip=f"198.51.100.{round_ + 1}")
+        assert response["Location"] == "/lupa-password/kode/"
+        code = outbox_code()
+        for _ in range(3):
+            client.post("/lupa-password/kode/", {"code": wrong(code)})
     customer.refresh_from_db()
-    assert customer.otp_failure_count == 1
+    assert customer.otp_failure_count == 0 and not customer.access_blocks.exists()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.OTP_FAILED, subject=customer).exists()
+    _, response = ask(GOOD, ip="198.51.100.9")
+    assert response["Location"] == "/lupa-password/kode/"
+
+
+@time_machine.travel("2026-12-01 09:00 +0700", tick=False)
+def test_a_real_reset_dies_after_the_failure_limit_like_a_false_one(
+    customer, ask, settings, run_on_commit
+):
+    settings.OTP_RESEND_COOLDOWN = 0
+    good_client, _ = ask(GOOD)
+    bad_client, _ = ask({**GOOD, "birth_date": "01/01/1990"})
+    answers = {}
+    for name, client in (("good", good_client), ("bad", bad_client)):
+        for n in range(settings.OTP_MAX_CONSECUTIVE_FAILURES):
+            if n and n % settings.OTP_MAX_ATTEMPTS == 0:
+                run_on_commit(client.post, "/lupa-password/kode/kirim/")
+            answer = client.post("/lupa-password/kode/", {"code": "000000"})
+        answers[name] = page(answer)
+    assert answers["good"] == answers["bad"]
+    assert text(otp_exceptions.OtpBlocked) in answers["good"]
+    # Even the right code no longer opens the new-password step of the dead reset.
+    run_on_commit(good_client.post, "/lupa-password/kode/kirim/")
+    good_client.post("/lupa-password/kode/", {"code": outbox_code()})
+    assert good_client.get("/lupa-password/baru/")["Location"] == "/lupa-password/"
+    customer.refresh_from_db()
+    assert customer.otp_failure_count == 0 and not customer.access_blocks.exists()
 
 
 def test_throttled_per_user_id(customer, ask, settings):
@@ -200,16 +234,31 @@ def test_throttled_per_address(customer, ask, settings):
 
 
 @pytest.mark.parametrize("kind", [AccessBlock.Kind.LOST_PHONE, AccessBlock.Kind.OTP_FAILURES])
-def test_blocked_customer_is_sent_to_the_bank(customer, ask, kind, settings):
+@time_machine.travel("2026-12-01 09:00 +0700", tick=False)
+def test_blocked_customer_is_sent_to_the_bank_by_their_own_channels(
+    customer, ask, kind, settings, run_on_commit
+):
+    """A blocked or flagged customer gets no code: the customer is told to call the bank by
+    email (and by SMS unless the phone is the one reported lost). The web answer is the one
+    any non-matching data get, so the page never tells a stranger that the data matched."""
     AccessBlock.objects.create(user=customer, kind=kind, reason="test")
     client, response = ask(GOOD)
-    assert response["Location"] == "/lupa-password/hubungi-bank/"
-    assert settings.BANK_CALL_CENTRE in client.get(response["Location"]).content.decode()
-    assert not SmsMessage.objects.exists()
-    # The same data that do not match go on as usual: being blocked is told only to someone
-    # who knows all three.
-    _, response = ask({**GOOD, "account_number": "9999999999"})
-    assert response["Location"] == "/lupa-password/kode/"
+    other_client, other = ask({**GOOD, "account_number": "9999999999"})
+    assert response["Location"] == other["Location"] == "/lupa-password/kode/"
+    assert page(client.get(response["Location"])) == page(other_client.get(other["Location"]))
+    assert settings.BANK_CALL_CENTRE in page(client.get(response["Location"]))
+    assert not Challenge.objects.exists()
+    assert len(mail.outbox) == 1 and settings.BANK_CALL_CENTRE in mail.outbox[0].body
+    sms = list(OutboxMessage.objects.all())
+    if kind == AccessBlock.Kind.LOST_PHONE:
+        assert sms == []
+    else:
+        assert len(sms) == 1 and settings.BANK_CALL_CENTRE in sms[0].body
+        assert not re.search(r"\b\d{6}\b", sms[0].body)
+    # Codes typed for it are answered like those of data that did not match.
+    assert page(client.post("/lupa-password/kode/", {"code": "123456"})) == page(
+        other_client.post("/lupa-password/kode/", {"code": "123456"})
+    )
 
 
 def test_code_for_another_purpose_does_not_work(customer, ask, customer_client):
