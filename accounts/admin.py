@@ -17,7 +17,8 @@ import phonenumbers
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import transaction
 from django.db.models import Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
@@ -40,6 +41,7 @@ from .forms import (
     AccessFlagForm,
     AccessUnblockForm,
     StaffEmailChangeForm,
+    StaffPasswordResetForm,
     StaffPhoneChangeForm,
 )
 from .models import AccessBlock, AuditEvent, ContactChangeRequest, User
@@ -129,6 +131,8 @@ AUDIT_VALUES = {
     "password_reset": _("forgotten password"),
     "password_change": _("password change"),
     "mobile_registration": _("Mobile Token registration"),
+    "staff_reset": _("password reset by staff"),
+    "initial": _("first password of an account the bank opened"),
 }
 
 # Reasons the system writes itself (free text from staff is shown as written).
@@ -141,6 +145,9 @@ AUDIT_REASONS = {
     "token activated": _("token activated"),
     "customer request": _("at the customer's own request"),
     "manage.py import_tokens": _("imported with the import_tokens command"),
+    "First password of an account the bank opened (PIN mailer)": _(
+        "First password of an account the bank opened (PIN mailer)"
+    ),
 }
 AUDIT_REASON_PATTERNS = [
     (re.compile(r"\Arole (\w+)\Z"), gettext_noop("role %(value)s")),
@@ -223,6 +230,9 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Filled by the admin modules of the apps above accounts (tokens, payments).
     page_parts: list[CustomerPagePart] = []
     lookups: list[Callable] = []  # search term -> Q of customers, or None
+    # How a customer is told something by SMS and email (``tokens.services.notice_send``, set
+    # by tokens' admin module: accounts imports nothing of tokens).
+    notice_send: Callable | None = None
 
     def lookup_allowed(self, lookup, value, request=None):
         # No filtering by URL parameters: that would list customers without a search.
@@ -299,6 +309,11 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<path:object_id>/unblock/", wrap(self.unblock_view), name=f"{info}_unblock"),
             path("<path:object_id>/phone/", wrap(self.phone_view), name=f"{info}_phone"),
             path("<path:object_id>/email/", wrap(self.email_view), name=f"{info}_email"),
+            path(
+                "<path:object_id>/password-reset/",
+                wrap(self.password_reset_view),
+                name=f"{info}_password_reset",
+            ),
             *super().get_urls(),
         ]
 
@@ -365,10 +380,13 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "can_unblock": staff.has_perm(services.PERM_UNBLOCK),
             "can_change_phone": staff.has_perm(services.PERM_CHANGE_PHONE),
             "can_change_email": staff.has_perm(services.PERM_CHANGE_EMAIL),
+            "can_reset_password": staff.has_perm(services.PERM_UNBLOCK),
         }
         return TemplateResponse(request, "admin/accounts/user/customer_overview.html", context)
 
-    def _action_view(self, request, object_id, *, permission, form_class, title, perform):
+    def _action_view(
+        self, request, object_id, *, permission, form_class, title, perform, template=None
+    ):
         customer = self._customer(request, object_id)
         if not request.user.has_perm(permission):
             raise PermissionDenied
@@ -390,7 +408,9 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "form": form,
             "overview_url": self._overview_url(customer),
         }
-        return TemplateResponse(request, "admin/accounts/user/access_action.html", context)
+        return TemplateResponse(
+            request, template or "admin/accounts/user/access_action.html", context
+        )
 
     def flag_view(self, request, object_id):
         def perform(customer, data):
@@ -429,6 +449,35 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             form_class=AccessUnblockForm,
             title=_("Unblock"),
             perform=perform,
+        )
+
+    def password_reset_view(self, request, object_id):
+        """Reset a customer's password ("Reset kata sandi"): it becomes unusable and the
+        customer sets a new one with "Lupa Password?" (told by SMS and email in the same
+        transaction). Staff see, choose and send no password."""
+        notice_send = type(self).notice_send
+        if notice_send is None:
+            raise ImproperlyConfigured("CustomerAdmin.notice_send is set by tokens.admin")
+
+        def perform(customer, data):
+            with transaction.atomic():
+                services.password_staff_reset(
+                    user=customer, actor=request.user, reason=data["reason"], ip=client_ip(request)
+                )
+                notice_send(user=customer, text=services.PASSWORD_SET_BY_STAFF_TEXT, params={})
+            return _(
+                "The password of %(user_id)s is reset and every session was ended. The "
+                "customer was told by SMS and email to set a new one with \"Lupa Password?\"."
+            ) % {"user_id": customer.user_id}
+
+        return self._action_view(
+            request,
+            object_id,
+            permission=services.PERM_UNBLOCK,
+            form_class=StaffPasswordResetForm,
+            title=_("Reset password"),
+            perform=perform,
+            template="admin/accounts/user/password_reset.html",
         )
 
     def _contact_change_view(

@@ -6,8 +6,6 @@ from django.utils.translation import ngettext_lazy
 from django_otp.admin import OTPAdminAuthenticationForm
 from phonenumber_field.formfields import PhoneNumberField
 
-from portal.formatting import day_typed
-
 from . import selectors
 from .exceptions import access_blocked_error
 
@@ -80,6 +78,19 @@ class AccessUnblockForm(StaffReasonMixin, forms.Form):
     """Lift every block on a customer after an identity check."""
 
     error_messages = {"reason_required": _("Write why the access is given back.")}
+
+    reason = forms.CharField(
+        label=_("Reason (audited), e.g. how the identity was checked"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class StaffPasswordResetForm(StaffReasonMixin, forms.Form):
+    """Reset a customer's password: staff see, choose and send none; the customer sets a new
+    one with "Lupa Password?" (``accounts.services.password_staff_reset``)."""
+
+    error_messages = {"reason_required": _("Write why the password is reset.")}
 
     reason = forms.CharField(
         label=_("Reason (audited), e.g. how the identity was checked"),
@@ -274,12 +285,18 @@ class PasswordResetRequestForm(forms.Form):
     )
 
     def clean_birth_date(self):
-        day = day_typed(self.cleaned_data["birth_date"])
-        if day is None:
-            raise forms.ValidationError(
-                self.error_messages["invalid_birth_date"], code="invalid_birth_date"
-            )
-        return day
+        import re
+
+        value = re.sub(r"\s", "", self.cleaned_data["birth_date"])
+        error = forms.ValidationError(
+            self.error_messages["invalid_birth_date"], code="invalid_birth_date"
+        )
+        if not re.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", value, flags=re.ASCII):
+            raise error
+        try:
+            return forms.DateField(input_formats=["%d/%m/%Y"]).clean(value)
+        except forms.ValidationError:
+            raise error from None
 
     def clean_account_number(self):
         import re

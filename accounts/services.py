@@ -1616,3 +1616,75 @@ def password_current_wrong_record(*, user: User, ip: str | None) -> None:
         ip=ip,
         data={"user_id": user.user_id.lower(), "where": "password_change"},
     )
+
+
+# --- Passwords the bank sets: staff reset, the first password of a new account ---------------
+
+PASSWORD_SET_BY_STAFF_TEXT = gettext_noop(
+    "Bank Nusantara: the bank reset the password of your Internet Banking and ended every "
+    'session. Set a new password with "Lupa Password?" on the login page. If you did not ask '
+    "the bank for this, call the bank at once."
+)
+
+
+@transaction.atomic
+def password_staff_reset(*, user: User, actor: User, reason: str, ip: str | None = None) -> User:
+    """The staff action "Reset kata sandi" on the customer's page, after staff checked who is
+    on the line (call centre) or at the counter.
+
+    Staff never see, choose or send a password: no secret is shown to staff or put on the task
+    queue. The customer's password becomes unusable (the old one no longer logs in), the
+    customer must set a new one (``must_change_password``; "Lupa Password?" on the login page,
+    which proves who they are with their data and an SMS OTP to the registered phone and
+    clears the flag), and every session ends. Nothing else is lifted: an access block or a
+    login lock stays as it is (the unblock is its own action).
+
+    Allowed to active staff with ``accounts.unblock_access`` (call-centre agent, supervisor),
+    with a written reason, never on their own record or another member of staff; a refusal (a
+    StaffError) changes nothing. Audited (``PASSWORD_SET_BY_STAFF``, the reason, no secret).
+    The caller tells the customer (``PASSWORD_SET_BY_STAFF_TEXT``, SMS and email) in the same
+    transaction.
+    """
+    _staff_may_act_on(actor=actor, user=user)
+    if not actor.has_perm(PERM_UNBLOCK):
+        raise exceptions.NotPermitted()
+    if not reason.strip():
+        raise exceptions.ReasonRequired()
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.set_unusable_password()
+    locked.must_change_password = True
+    locked.save(update_fields=["password", "must_change_password"])
+    user.password, user.must_change_password = locked.password, True
+    _sessions_end(locked)
+    user.session_key = ""
+    audit_log(
+        action=AuditEvent.Action.PASSWORD_SET_BY_STAFF,
+        subject=user,
+        actor=actor,
+        ip=ip,
+        reason=reason,
+        data={"kind": "staff_reset"},
+    )
+    return user
+
+
+@transaction.atomic
+def customer_initial_password_set(*, user: User, password: str) -> User:
+    """The first password of an account the bank opened: the one printed in the customer's
+    PIN mailer. It is a password the bank chose, so the customer must set a new one at first
+    login (``must_change_password``; ``PasswordChangeRequiredMiddleware`` keeps them on
+    "Ganti Password" until then). Audited without the password."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.is_staff:
+        raise exceptions.NotACustomer()
+    locked.set_password(password)
+    locked.must_change_password = True
+    locked.save(update_fields=["password", "must_change_password"])
+    user.password, user.must_change_password = locked.password, True
+    audit_log(
+        action=AuditEvent.Action.PASSWORD_SET_BY_STAFF,
+        subject=user,
+        reason="First password of an account the bank opened (PIN mailer)",
+        data={"kind": "initial"},
+    )
+    return user

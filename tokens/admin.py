@@ -315,6 +315,8 @@ def customer_sms(request, customer) -> dict:
 CustomerAdmin.page_parts.append(
     CustomerPagePart(template="admin/tokens/customer_sms.html", context=customer_sms)
 )
+# The customer page's actions tell the customer through the OTP core's notices (SMS, email).
+CustomerAdmin.notice_send = services.notice_send
 # The codes tokens writes into the audit log, as the audit admin shows them.
 AUDIT_VALUES.update(
     {

@@ -55,6 +55,30 @@ DEMO_CUSTOMERS = [
     },
 ]
 
+# A customer whose Internet Banking the bank opened: her first password is the one printed in
+# her PIN mailer (``customer_initial_password_set``), so her first login lands on Ganti Password
+# and nothing else opens until she has set her own. Her account's history is written apart
+# from the others' (DEMO_NEW_REFERENCE_PREFIX), so theirs stays as it was.
+DEMO_NEW_CUSTOMER = {
+    "user_id": "rina",
+    "password": "Rina-Awal-2026",
+    "full_name": "Rina Wulandari",
+    "birth_date": "1995-06-21",
+    "phone": "+6281277778888",
+    "email": "rina@example.co.id",
+    "cif": "CIF0001004",
+    "accounts": [
+        ("1004000019", "savings", "3250000.00"),
+    ],
+}
+DEMO_NEW_HISTORY = [
+    (40, "10:20", "9990000019", "1004000019", "1500000", "Setoran tunai"),
+    (28, "16:45", "1004000019", "9990000019", "300000", "Tarik tunai"),
+    (12, "09:10", "9990000019", "1004000019", "750000", "Setoran tunai"),
+    (5, "18:05", "1004000019", "9990000019", "200000", "Tarik tunai"),
+]
+DEMO_NEW_REFERENCE_PREFIX = "DMNEW"
+
 # Dewi's hardware token, handed over at the branch and not yet activated (Profil Saya →
 # Aktivasi Token). Its seed is FIXED and printed in the README so `oathtool --totp -s 30s` (or
 # `manage.py token_code DEMO0000001`) plays the token. Local use only.
@@ -137,8 +161,9 @@ DEMO_REFERENCE_PREFIX = "DEMO"
 
 class Command(BaseCommand):
     help = (
-        "Create the demo customers, their accounts, one member of staff per role and dewi's "
-        "assigned token (idempotent; DEBUG only)."
+        "Create the demo customers (rina with a first password from the bank), their accounts "
+        "and history, one member of staff per role and dewi's assigned token (idempotent; "
+        "DEBUG only)."
     )
 
     def handle(self, *args, **options):
@@ -165,6 +190,7 @@ class Command(BaseCommand):
                         defaults={"owner": user, "product": product, "balance": Decimal(balance)},
                     )
                 self.stdout.write(f"{spec['user_id']} / {spec['password']}")
+            self._demo_new_customer()
             for spec in DEMO_STAFF:
                 if not User.objects.filter(user_id__iexact=spec["user_id"]).exists():
                     account_services.staff_create(**{k: v for k, v in spec.items()})
@@ -173,6 +199,29 @@ class Command(BaseCommand):
             hardware.token_roles_grant()
             self._demo_token()
             self._demo_history()
+            self._demo_history(
+                customers=[DEMO_NEW_CUSTOMER],
+                history=DEMO_NEW_HISTORY,
+                prefix=DEMO_NEW_REFERENCE_PREFIX,
+            )
+
+    def _demo_new_customer(self):
+        spec = DEMO_NEW_CUSTOMER
+        user, created = User.objects.get_or_create(
+            user_id=spec["user_id"],
+            defaults={key: spec[key] for key in ("full_name", "birth_date", "phone", "email", "cif")},
+        )
+        if created:
+            account_services.customer_initial_password_set(user=user, password=spec["password"])
+        for number, product, balance in spec["accounts"]:
+            BankAccount.objects.get_or_create(
+                number=number,
+                defaults={"owner": user, "product": product, "balance": Decimal(balance)},
+            )
+        self.stdout.write(
+            f"{spec['user_id']} / {spec['password']} (first password from the bank: changed at "
+            "first login)"
+        )
 
     def _demo_token(self):
         spec = DEMO_TOKEN
@@ -196,15 +245,18 @@ class Command(BaseCommand):
             f"oathtool --totp -s {spec['step']}s {spec['seed_hex']}"
         )
 
-    def _demo_history(self):
+    def _demo_history(self, *, customers=None, history=None, prefix=DEMO_REFERENCE_PREFIX):
         """Completed transfers over the last months, each written as its two ledger legs with
         the running balance, ending at each account's balance today (which stays as it is):
-        an opening cash deposit, then DEMO_HISTORY. Written once: skipped when the demo
-        transfers exist, or when the accounts already have movements of their own."""
-        if Transfer.objects.filter(reference__startswith=DEMO_REFERENCE_PREFIX).exists():
-            self.stdout.write("history: already there")
+        an opening cash deposit, then ``history`` (DEMO_HISTORY for DEMO_CUSTOMERS unless
+        given). Written once per ``prefix`` of the references: skipped when those transfers
+        exist, or when the accounts already have movements of their own."""
+        customers = DEMO_CUSTOMERS if customers is None else customers
+        history = DEMO_HISTORY if history is None else history
+        if Transfer.objects.filter(reference__startswith=prefix).exists():
+            self.stdout.write(f"history ({prefix}): already there")
             return
-        numbers = [number for spec in DEMO_CUSTOMERS for number, _, _ in spec["accounts"]]
+        numbers = [number for spec in customers for number, _, _ in spec["accounts"]]
         if LedgerEntry.objects.filter(account__number__in=numbers).exists():
             self.stdout.write("history: skipped (the demo accounts already have movements)")
             return
@@ -225,7 +277,7 @@ class Command(BaseCommand):
 
         moves = [
             (moment(days, hhmm), source, destination, Decimal(amount), description)
-            for days, hhmm, source, destination, amount, description in DEMO_HISTORY
+            for days, hhmm, source, destination, amount, description in history
         ]
         # Each account's opening deposit is what its balance today leaves after the history.
         change = dict.fromkeys(accounts, Decimal(0))
@@ -250,7 +302,7 @@ class Command(BaseCommand):
             if running[source] < 0:
                 raise CommandError(f"demo history overdraws {source} on {when:%d/%m/%Y}")
             transfer = Transfer.objects.create(
-                reference=f"{DEMO_REFERENCE_PREFIX}{when:%y%m%d}{serial:04d}",
+                reference=f"{prefix}{when:%y%m%d}{serial:04d}",
                 initiated_by=accounts[source].owner,
                 source=accounts[source],
                 destination=accounts[destination],
