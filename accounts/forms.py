@@ -6,6 +6,8 @@ from django.utils.translation import ngettext_lazy
 from django_otp.admin import OTPAdminAuthenticationForm
 from phonenumber_field.formfields import PhoneNumberField
 
+from portal.formatting import day_typed
+
 from . import selectors
 from .exceptions import access_blocked_error
 
@@ -285,18 +287,12 @@ class PasswordResetRequestForm(forms.Form):
     )
 
     def clean_birth_date(self):
-        import re
-
-        value = re.sub(r"\s", "", self.cleaned_data["birth_date"])
-        error = forms.ValidationError(
-            self.error_messages["invalid_birth_date"], code="invalid_birth_date"
-        )
-        if not re.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", value, flags=re.ASCII):
-            raise error
-        try:
-            return forms.DateField(input_formats=["%d/%m/%Y"]).clean(value)
-        except forms.ValidationError:
-            raise error from None
+        day = day_typed(self.cleaned_data["birth_date"])
+        if day is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_birth_date"], code="invalid_birth_date"
+            )
+        return day
 
     def clean_account_number(self):
         import re

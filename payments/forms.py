@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.formatting import day_typed
+
 from .models import BankAccount, Payee
 
 OTHER = "other"
@@ -157,14 +159,10 @@ class StatementDateField(forms.CharField):
         value = re.sub(r"\s", "", super().clean(value) or "")
         if not value:
             return None
-        if not re.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", value, flags=re.ASCII):
+        day = day_typed(value)
+        if day is None:
             raise forms.ValidationError(self.error_messages["invalid_date"], code="invalid_date")
-        try:
-            return forms.DateField(input_formats=["%d/%m/%Y"]).clean(value)
-        except forms.ValidationError:
-            raise forms.ValidationError(
-                self.error_messages["invalid_date"], code="invalid_date"
-            ) from None
+        return day
 
 
 class StatementRangeForm(forms.Form):
@@ -206,6 +204,24 @@ class StatementRangeForm(forms.Form):
         if self.errors:
             return cleaned
         start, end = cleaned.get("start"), cleaned.get("end")
+        # The dates typed are checked against the limits before any arithmetic on them: a
+        # day near year 1 or 9999 must be refused, not overflow (a 500).
+        typed = [day for day in (start, end) if day is not None]
+        if any(day > self.today for day in typed):
+            raise forms.ValidationError(
+                self.error_messages["future"],
+                code="future",
+                params={"today": f"{self.today:%d/%m/%Y}"},
+            )
+        if any(day < self.earliest for day in typed):
+            raise forms.ValidationError(
+                self.error_messages["too_old"],
+                code="too_old",
+                params={
+                    "days": settings.STATEMENT_HISTORY_DAYS,
+                    "earliest": f"{self.earliest:%d/%m/%Y}",
+                },
+            )
         if end is None:
             end = self.today if start is None else min(
                 start + timedelta(days=self.max_days - 1), self.today

@@ -6,6 +6,7 @@ language, amounts in Rupiah.
 
 import csv
 import io
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,8 @@ from .selectors import Statement, movements
 BANK_NAME = "Bank Nusantara"
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_DELIMITER = ";"
+AFTER_SEPARATOR = re.compile(r"([,;]\s*)(?=[=+\-@\t\r])")
 
 
 def statement_filename(statement: Statement, extension: str) -> str:
@@ -41,6 +44,9 @@ def cell_safe(value) -> str:
     """Text a spreadsheet shows as text: a cell that would start a formula gets a leading
     apostrophe (OWASP's advice against CSV injection)."""
     text = str(value)
+    # A spreadsheet that splits the line on another separator than ours would start a cell
+    # after any "," or ";": what could start a formula there is neutralised too.
+    text = AFTER_SEPARATOR.sub(r"\1'", text)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
@@ -56,7 +62,10 @@ def statement_csv(statement: Statement) -> bytes:
     """One header row, then one row per movement, oldest first. UTF-8 with a byte order mark,
     so that spreadsheet programs read names and descriptions right."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # ";" is the list separator of spreadsheets set up for Indonesia (whose decimal mark is
+    # ","), and every cell is quoted: a ";" or "," inside a description (which the sender of a
+    # transfer writes) can never start a new cell, and so never a formula cell.
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, quoting=csv.QUOTE_ALL)
     writer.writerow(
         [
             _("Date and time (WIB)"), _("Description"), _("Counterparty"),

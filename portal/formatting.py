@@ -1,6 +1,8 @@
 """How the bank writes money, phone numbers and account numbers for people."""
 
 import math
+import re
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import phonenumbers
@@ -77,3 +79,20 @@ def duration(seconds) -> str:
 
 # For an error's parameters: translated when the message is shown, not when it is raised.
 duration_lazy = lazy(duration, str)
+
+
+def day_typed(text) -> date | None:
+    """The day a person typed as DD/MM/YYYY, or as eight digits DDMMYYYY (a phone's number pad
+    has no "/"); spaces are ignored and only ASCII digits count. None when it is no real day."""
+    value = re.sub(r"\s", "", str(text or ""))
+    match = re.fullmatch(
+        r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})|([0-9]{2})([0-9]{2})([0-9]{4})", value, re.ASCII
+    )
+    if not match:
+        return None
+    parts = match.groups()[:3] if match[1] else match.groups()[3:]
+    day, month, year = (int(part) for part in parts)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

@@ -3,6 +3,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.formatting import day_typed
+
 from . import hardware
 
 
@@ -101,17 +103,12 @@ class TokenActivationForm(OtpForm):
                 )
 
     def clean_birth_date(self):
-        value = re.sub(r"\s", "", self.cleaned_data["birth_date"])
-        if not re.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", value, flags=re.ASCII):
+        day = day_typed(self.cleaned_data["birth_date"])
+        if day is None:
             raise forms.ValidationError(
                 self.error_messages["invalid_birth_date"], code="invalid_birth_date"
             )
-        try:
-            return forms.DateField(input_formats=["%d/%m/%Y"]).clean(value)
-        except forms.ValidationError:
-            raise forms.ValidationError(
-                self.error_messages["invalid_birth_date"], code="invalid_birth_date"
-            ) from None
+        return day
 
     def clean_serial(self):
         serial = hardware.serial_normalise(self.cleaned_data["serial"])

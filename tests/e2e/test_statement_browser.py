@@ -90,7 +90,7 @@ def test_money_received_is_on_the_dashboard_and_in_the_statement(
     assert re.fullmatch(r"mutasi-1002000017-\d{8}-\d{8}\.csv", download.suggested_filename)
     path = tmp_path / download.suggested_filename
     download.save_as(path)
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Tanggal dan waktu (WIB)"
     assert [row[4] for row in rows[1:]] == [transfer.reference]
     assert rows[1][1:3] == ["Bayar kos Desember", "Budi Santoso"]

@@ -97,6 +97,12 @@ def statement_url(number="1001000011", ext="/", **query):
         ("02/11/2026", "01/11/2026", "reversed"),
         ("31/05/2026", "15/06/2026", "too_old"),  # 184 days back
         ("30/11/2026", "02/12/2026", "future"),
+        ("05112026", "06112026", (date(2026, 11, 5), date(2026, 11, 6))),  # a phone's pad: no "/"
+        # Days at the edge of the calendar are refused, never overflow into a 500.
+        ("", "01/01/0001", "too_old"),
+        ("01/01/0001", "", "too_old"),
+        ("31/12/9999", "", "future"),
+        ("", "31/12/9999", "future"),
         ("31/02/2026", "", "invalid_date"),
         ("2026-11-01", "", "invalid_date"),
         ("", "11/2026", "invalid_date"),
@@ -277,7 +283,7 @@ def test_csv_lists_the_period_oldest_first_in_rupiah(customer_client, customer, 
         'attachment; filename="mutasi-1001000011-20261101-20261130.csv"'
     )
     assert "no-store" in response["Cache-Control"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == [
         "Tanggal dan waktu (WIB)", "Keterangan", "Dari/Ke", "Rekening dari/ke",
         "Referensi", "Debit", "Kredit", "Saldo",
@@ -302,9 +308,28 @@ def test_csv_lists_the_period_oldest_first_in_rupiah(customer_client, customer, 
 def test_csv_cells_cannot_start_a_formula(customer_client, accounts, now, description):
     move(accounts["1002000017"], accounts["1001000011"], "10000", description, when=at("30/11/2026 10:00"))
     response = customer_client.get(statement_url(ext="csv"))
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[1][1] == "'" + description
     assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for row in rows for cell in row)
+
+
+def test_csv_separators_in_a_description_never_start_a_cell(customer_client, accounts, now):
+    """The sender writes the description the recipient downloads: ";" and "," inside it stay
+    in its one quoted cell, whatever separator the spreadsheet uses."""
+    description = "Bayar;=1+1;@SUM(1+1),-2+3"
+    move(accounts["1002000017"], accounts["1001000011"], "10000", description, when=at("30/11/2026 10:00"))
+    raw = customer_client.get(statement_url(ext="csv")).content.decode("utf-8-sig")
+    assert '"Bayar;\'=1+1;\'@SUM(1+1),\'-2+3"' in raw
+    for separator in (";", ","):
+        for row in csv.reader(io.StringIO(raw), delimiter=separator):
+            assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+
+
+@pytest.mark.parametrize("ext", ["/", "csv", "pdf"])
+@pytest.mark.parametrize("query", [{"end": "01/01/0001"}, {"start": "31/12/9999"}])
+def test_edge_of_the_calendar_is_a_form_error_not_a_500(customer_client, history, now, ext, query):
+    response = customer_client.get(statement_url(ext=ext, **query))
+    assert response.status_code in (200, 302)
 
 
 def test_pdf_e_statement_opens_and_shows_the_period(customer_client, customer, history, now):

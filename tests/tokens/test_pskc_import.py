@@ -163,6 +163,16 @@ def test_huge_pbkdf2_key_length_is_refused_before_deriving(tmp_path, monkeypatch
     assert (token, code) == ("", "pbkdf2_key_length")
 
 
+@pytest.mark.parametrize("count", ["0", "-1", "-9223372036854775809"])
+def test_pbkdf2_iteration_count_below_one_is_refused_in_words(tmp_path, count):
+    text = (PSKC_DIR / "rfc6030-figure7.pskcxml").read_text()
+    source = tmp_path / "iterations.pskcxml"
+    source.write_text(text.replace("<IterationCount>1000</IterationCount>", f"<IterationCount>{count}</IterationCount>"))
+    [(token, code, line)] = refused(source, password="qwerty")
+    assert (token, code) == ("", "pbkdf2_iterations")
+    assert f"({count}) is not a positive number" in line
+
+
 def test_figure4_key_says_it_could_not_be_decrypted_with_the_given_key():
     # RFC 6030 figure 4 carries no secret, only the name of the vendor's master key.
     [(token, code, line)] = refused(

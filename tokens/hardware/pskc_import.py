@@ -300,6 +300,12 @@ def _pskc_open(source, *, password: str | None, psk: str | None) -> pskc.PSKC:
                 gettext("a password was given, but the file is not encrypted with a password"),
             )
         limit = settings.TOKEN_PSKC_MAX_PBKDF2_ITERATIONS
+        if derivation.pbkdf2_iterations is not None and derivation.pbkdf2_iterations < 1:
+            raise _KeyProblem(
+                "pbkdf2_iterations",
+                gettext("its PBKDF2 iteration count (%(count)s) is not a positive number")
+                % {"count": derivation.pbkdf2_iterations},
+            )
         if (derivation.pbkdf2_iterations or 0) > limit:
             raise _KeyProblem(
                 "pbkdf2_iterations",
@@ -317,7 +323,8 @@ def _pskc_open(source, *, password: str | None, psk: str | None) -> pskc.PSKC:
             )
         try:
             document.encryption.derive_key(password)
-        except pskc.exceptions.KeyDerivationError as exc:
+        # OverflowError/ValueError: odd PBKDF2 parameters (a salt or length out of range).
+        except (pskc.exceptions.KeyDerivationError, OverflowError, ValueError) as exc:
             raise _KeyProblem(
                 "bad_key",
                 gettext("the password cannot be used with this file (%(error)s)")
