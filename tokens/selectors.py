@@ -114,7 +114,7 @@ def sms_resend_wait(
     whose latest challenge is ``last``, and the rule that holds it back: ``"cooldown"``
     (``OTP_RESEND_COOLDOWN`` since ``last`` was issued, whatever became of it, unless its SMS
     failed), ``"limit"`` (``OTP_SMS_USER_LIMIT`` / ``OTP_SMS_PHONE_LIMIT`` within their
-    windows) or ``""`` (0: it may be sent now).
+    windows; codes only, never notices) or ``""`` (0: it may be sent now).
 
     The one reckoning of these rules: ``challenge_issue`` refuses by it, under the customer's
     lock, and the confirmation page counts down from it, so the button the page enables is
@@ -124,14 +124,17 @@ def sms_resend_wait(
     if last is not None and not last_failed:
         elapsed = (now - last.created_at).total_seconds()
         waits.append((settings.OTP_RESEND_COOLDOWN - elapsed, "cooldown"))
+    # Only codes count: the bank's notices (password changed, payee added) were not asked for,
+    # and counting them left a customer without a code for an hour after a password reset.
+    codes = SmsMessage.objects.filter(challenge__isnull=False)
     for messages, limit, window in (
         (
-            SmsMessage.objects.filter(user=user),
+            codes.filter(user=user),
             settings.OTP_SMS_USER_LIMIT,
             settings.OTP_SMS_USER_WINDOW,
         ),
         (
-            SmsMessage.objects.filter(to=phone),
+            codes.filter(to=phone),
             settings.OTP_SMS_PHONE_LIMIT,
             settings.OTP_SMS_PHONE_WINDOW,
         ),

@@ -197,3 +197,16 @@ def test_a_long_wait_is_shown_in_minutes(customer_client, customer, transfer, se
     page = customer_client.get(f"/transfers/{transfer.reference}/confirm/").content.decode()
     assert "Kirim ulang OTP dalam 15 menit." in page
     assert re.search(r"<button[^>]*\bdisabled\b", issue_button(page))
+
+
+def test_notices_do_not_use_up_the_otp_limits(customer, settings, django_capture_on_commit_callbacks):
+    """The bank's own notices (password changed, payee added, …) are not codes the customer
+    asked for: after a reset and a change (code + notice each) the next transfer's code must
+    still go out, not wait an hour."""
+    for n in range(settings.OTP_SMS_PHONE_LIMIT):
+        services.notice_send(user=customer, text=TEXT, params=PARAMS, email=False)
+    assert SmsMessage.objects.filter(user=customer).count() == settings.OTP_SMS_PHONE_LIMIT
+    assert selectors.otp_state(user=customer, challenge=None).resend_in == 0
+    services.challenge_issue(
+        user=customer, purpose="transfer", summary=SUMMARY, text=TEXT, text_params=PARAMS
+    )
