@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -341,6 +341,16 @@ class PasswordChangeView(LoginRequiredMixin, FormView):
                       "unblock it."),
                 )
                 return redirect(settings.LOGIN_URL)
+            left = selectors.login_failure_limit() - selectors.login_failures(user=user)
+            form.add_error(
+                "old_password",
+                ngettext(
+                    "After %(left)s more wrong password your User ID is locked.",
+                    "After %(left)s more wrong passwords your User ID is locked.",
+                    left,
+                )
+                % {"left": left},
+            )
         return super().form_invalid(form)
 
     def form_valid(self, form):

@@ -123,6 +123,11 @@ def test_wrong_current_password_counts_toward_the_login_lock(customer_client, cu
     for n in range(settings.AXES_FAILURE_LIMIT - 1):
         response = customer_client.post("/profil/password/", {**FORM, "old_password": "salah"})
         assert response.status_code == 200
+        # The customer is warned how many tries are left before the User ID locks.
+        left = settings.AXES_FAILURE_LIMIT - 1 - n
+        assert f"Setelah {left} kali lagi salah kata sandi, User ID Anda terkunci." in (
+            response.content.decode()
+        )
     assert not PasswordChange.objects.exists()
     assert AuditEvent.objects.filter(
         action=AuditEvent.Action.LOGIN_FAILED, subject=customer, data__where="password_change"
