@@ -1458,7 +1458,6 @@ def password_reset_code_checkable(reset) -> bool:
     """Whether a code typed for ``reset`` is compared with a real one: the data matched, a code
     was sent, and the reset has failures left. Any other is answered by
     ``password_reset_code_refuse``, in the same words."""
-    from .models import PasswordReset
 
     return password_reset_code_sendable(reset) and reset.challenge_ref is not None
 
