@@ -71,6 +71,14 @@ def audits(action):
 # --- Listed ---------------------------------------------------------------------------------
 
 
+def test_a_draft_says_it_is_not_saved_until_a_code_is_asked(customer_client, customer, other_customer):
+    transfer = draft(customer)
+    page = customer_client.get(f"/transfers/{transfer.reference}/confirm/").content.decode()
+    assert "Belum ada yang disimpan" in page
+    assert transfer.reference not in customer_client.get("/transfers/").content.decode()
+
+
+
 def test_a_pending_transfer_is_listed_as_waiting_with_its_actions(customer_client, started, customer):
     never_started = draft(customer, amount="2000")  # a draft only showed whom an account is for
     page = customer_client.get("/transfers/").content.decode()
