@@ -155,9 +155,13 @@ def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
             },
         )
         # Cancelled or expired since it was read: the challenge and its SMS are rolled back.
-        if not Transfer.objects.waiting().filter(pk=transfer.pk).update(challenge=challenge):
+        # The transfer waits as long as its newest code is valid (TRANSFER_PENDING_LIFETIME
+        # is by default the code's lifetime), so a new code never outlives its transfer.
+        if not Transfer.objects.waiting().filter(pk=transfer.pk).update(
+            challenge=challenge, started_at=challenge.created_at
+        ):
             raise exceptions.NotPending()
-    transfer.challenge = challenge
+    transfer.challenge, transfer.started_at = challenge, challenge.created_at
     return challenge
 
 

@@ -227,6 +227,21 @@ def test_an_expired_transfer_is_refused_and_marked(started):
     assert transfer.initiated_by.otp_failure_count == 0
 
 
+def test_a_new_code_keeps_its_transfer_waiting_as_long_as_the_code(started, django_capture_on_commit_callbacks):
+    """A code sent later (after wrong tries voided the first) is valid for its whole lifetime:
+    the transfer does not expire under it."""
+    first_deadline = fresh(started).expires_at
+    with later(LIFETIME - 60):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.transfer_challenge_issue(transfer=fresh(started))
+        code = outbox_code()
+    moved = (fresh(started).expires_at - first_deadline).total_seconds()
+    assert LIFETIME - 60 <= moved < LIFETIME - 50
+    with later(LIFETIME + 60):
+        services.transfer_confirm(transfer=fresh(started), code=code)
+    assert fresh(started).status == Transfer.Status.COMPLETED
+
+
 def test_just_before_its_time_it_still_confirms(started):
     code = outbox_code()
     with later(LIFETIME - 5):
