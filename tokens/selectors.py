@@ -10,7 +10,20 @@ from django.utils import timezone
 from portal.formatting import phone_masked
 
 from .exceptions import NoUsableToken
-from .models import Challenge, SmsMessage
+from .models import Challenge, HardwareToken, SmsMessage
+
+
+def confirmation_channel(*, user) -> str:
+    """How the customer confirms now: their active hardware token, or SMS.
+
+    A token user whose token cannot be used (lost, damaged, battery dead) confirms nothing
+    until staff switch SMS on for them: ``NoUsableToken``.
+    """
+    if user.confirmation_method == user.ConfirmationMethod.HARDWARE_TOKEN:
+        if HardwareToken.objects.usable().filter(user=user).exists():
+            return Challenge.Channel.HARDWARE_TOKEN
+        raise NoUsableToken()
+    return Challenge.Channel.SMS
 
 
 @dataclass(frozen=True)
@@ -44,8 +57,6 @@ class OtpState:
 def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
     """``to``: a number being verified (``challenge_issue(to=...)``): its code goes by SMS,
     whatever the customer's confirmation method."""
-    from .services import confirmation_channel
-
     phone = to or user.phone
     block_kinds = list(user.access_blocks.active().values_list("kind", flat=True))
     if block_kinds:

@@ -27,6 +27,7 @@ from portal.formatting import duration_lazy, phone_masked
 
 from . import exceptions, hardware, sms
 from .models import Challenge, HardwareToken, HardwareTokenDevice, SMSDevice, SmsMessage
+from .selectors import confirmation_channel, sms_resend_wait
 
 logger = logging.getLogger(__name__)
 
@@ -93,19 +94,6 @@ def sms_device_for(user: User) -> SMSDevice:
         user=user, defaults={"name": "SMS", "confirmed": True}
     )
     return device
-
-
-def confirmation_channel(*, user: User) -> str:
-    """How the customer confirms now: their active hardware token, or SMS.
-
-    A token user whose token cannot be used (lost, damaged, battery dead) confirms nothing
-    until staff switch SMS on for them: ``NoUsableToken``.
-    """
-    if user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN:
-        if HardwareToken.objects.usable().filter(user=user).exists():
-            return Challenge.Channel.HARDWARE_TOKEN
-        raise exceptions.NoUsableToken()
-    return Challenge.Channel.SMS
 
 
 def _challenge_for_check(
@@ -248,7 +236,6 @@ def _sms_limits_check(*, user: User, purpose: str, digest: str, now, phone) -> N
     """Refuse a code sent too soon after the last one of this intent (``ResendTooSoon``, with
     the seconds) or beyond the SMS limits (``SmsLimitReached``, with the wait), as
     ``selectors.sms_resend_wait`` reckons it: the page counts down from the same figure."""
-    from .selectors import sms_resend_wait
 
     last = (
         Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
