@@ -227,7 +227,7 @@ def test_system_reasons_and_codes_read_as_sentences(world):
         assert audit_reason_display(staff.reason) == "peran Agen call centre"
         assert audit_reason_display("ditulis petugas") == "ditulis petugas"
         assert dict(audit_details(state)) == {
-            "Dari": "Aktif", "Menjadi / ke": "Rusak", "Nomor seri": "FT10000001"
+            "Dari": "Aktif", "Ke": "Rusak", "Nomor seri": "FT10000001"
         }
 
 
