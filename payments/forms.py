@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.formatting import day_typed
+from portal.formatting import day_typed, rupiah
 
 from .models import BankAccount, Payee
 
@@ -74,7 +74,10 @@ class TransferForm(forms.Form):
     source = forms.ModelChoiceField(
         label=_("From account"), queryset=BankAccount.objects.none(), empty_label=None
     )
-    destination = forms.ChoiceField(label=_("Destination account"))
+    destination = forms.ChoiceField(
+        label=_("Destination account"),
+        error_messages={"required": _("Choose a destination account.")},
+    )
     destination_number = AccountNumberField(label=_("Other account number"), required=False)
     amount = RupiahField(label=_("Amount (Rp)"))
     description = forms.CharField(label=_("Description"), max_length=100, required=False)
@@ -86,10 +89,14 @@ class TransferForm(forms.Form):
             Payee.objects.filter(owner=user, status=Payee.Status.ACTIVE).select_related("account")
         )
         self.fields["source"].queryset = BankAccount.objects.filter(owner=user)
+        # Each source with its balance, so the customer sees which one can pay.
         self.fields["source"].label_from_instance = lambda a: (
-            f"{a.number} ({a.get_product_display()})"
+            f"{a.number} ({a.get_product_display()}) · {rupiah(a.balance)}"
         )
+        # The destination starts empty: starting on the first own account (the same as the
+        # source) only led to "must be different" after pressing Continue.
         self.fields["destination"].choices = [
+            ("", _("— choose —")),
             (
                 _("My accounts"),
                 [(a.number, f"{a.number} ({a.get_product_display()})") for a in accounts],

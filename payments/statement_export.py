@@ -8,7 +8,7 @@ import csv
 import io
 import re
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from django.utils import timezone
@@ -19,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from portal.formatting import account_masked, rupiah
@@ -100,6 +101,29 @@ def _fonts() -> tuple[str, str]:
         pdfmetrics.registerFont(TTFont("PortalSans-Bold", str(bold)))
         return "PortalSans", "PortalSans-Bold"
     return "Helvetica", "Helvetica-Bold"
+
+
+class NumberedCanvas(pdfcanvas.Canvas):
+    """A canvas that knows the page count: each page's state is kept until the document is
+    saved, then every page gets its footer (``footer(canvas, page, pages)``) and is written.
+    reportlab's usual two-pass way to print "page 1 of 3"."""
+
+    def __init__(self, *args, footer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._footer = footer
+        self._pages = []
+
+    def showPage(self):  # noqa: N802 (reportlab's name)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self._footer(self, number, total)
+            super().showPage()
+        super().save()
 
 
 def statement_pdf(statement: Statement, *, holder_name: str) -> bytes:
@@ -192,15 +216,20 @@ def statement_pdf(statement: Statement, *, holder_name: str) -> bytes:
     if not lines:
         story += [Spacer(1, 4 * mm), para(_("No movements in this period."))]
 
-    def footer(canvas, doc):
+    def footer(canvas, page, pages):
         canvas.saveState()
         canvas.setFont(regular, 7)
         canvas.drawString(
             12 * mm, 7 * mm,
-            _("%(bank)s · account %(number)s · page %(page)s")
-            % {"bank": BANK_NAME, "number": account_masked(account.number), "page": doc.page},
+            _("%(bank)s · account %(number)s · page %(page)s of %(pages)s")
+            % {
+                "bank": BANK_NAME,
+                "number": account_masked(account.number),
+                "page": page,
+                "pages": pages,
+            },
         )
         canvas.restoreState()
 
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    document.build(story, canvasmaker=partial(NumberedCanvas, footer=footer))
     return buffer.getvalue()

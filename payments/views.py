@@ -209,9 +209,15 @@ class PayeeConfirmView(PayeeActionMixin, OtpConfirmView):
         return action.status == Payee.Status.PENDING
 
     def confirm(self, action, code):
-        return services.payee_confirm(
+        payee = services.payee_confirm(
             payee=action, code=code, session_verified=self.session_verified
         )
+        messages.success(
+            self.request,
+            _("The payee %(nickname)s (account %(account)s) was added.")
+            % {"nickname": action.nickname, "account": account_masked(action.account.number)},
+        )
+        return payee
 
     def get_success_url(self):
         return reverse("payments:payee-list")
