@@ -25,7 +25,6 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +34,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from portal.admin import ReadOnlyAdminMixin
 from portal.exceptions import CustomerError
 from portal.formatting import email_masked, phone_masked, rupiah
+from portal.templatetags.portal import staff_time
 
 from . import selectors, services
 from .forms import (
@@ -135,19 +135,25 @@ AUDIT_VALUES = {
     "initial": _("first password of an account the bank opened"),
 }
 
-# Reasons the system writes itself (free text from staff is shown as written).
+# Reasons the system writes itself (free text from staff is shown as written). The writing
+# sites mark them with ``gettext_noop`` and store the English msgid; staff read them through
+# ``gettext``, old events included. Every literal reason the code writes is listed here
+# (tests/accounts/test_admin_polish.py walks the code and checks it).
+SYSTEM_REASONS = (
+    gettext_noop("Staff TOTP authenticator enrolled"),
+    gettext_noop("The new number cannot be used (it is registered to someone, or not a mobile)"),
+    gettext_noop("replaced by a newly activated token"),
+    gettext_noop("token activated"),
+    gettext_noop("First password of an account the bank opened (PIN mailer)"),
+    gettext_noop("Changed by the customer (current password and an OTP)"),
+    gettext_noop("Changed by the customer (OTP on the old number, code to the new one)"),
+    gettext_noop("Changed by the customer (OTP on the current factor, link to the new email)"),
+    gettext_noop("Forgotten password: User ID, birth date, account number and an SMS OTP"),
+)
+# Stored reasons whose English is a code rather than a sentence: shown as another sentence.
 AUDIT_REASONS = {
-    "Staff TOTP authenticator enrolled": _("Staff TOTP authenticator enrolled"),
-    "The new number cannot be used (it is registered to someone, or not a mobile)": _(
-        "The new number cannot be used (it is registered to someone, or not a mobile)"
-    ),
-    "replaced by a newly activated token": _("replaced by a newly activated token"),
-    "token activated": _("token activated"),
     "customer request": _("at the customer's own request"),
     "manage.py import_tokens": _("imported with the import_tokens command"),
-    "First password of an account the bank opened (PIN mailer)": _(
-        "First password of an account the bank opened (PIN mailer)"
-    ),
 }
 AUDIT_REASON_PATTERNS = [
     (re.compile(r"\Arole (\w+)\Z"), gettext_noop("role %(value)s")),
@@ -173,6 +179,8 @@ def audit_reason_display(reason: str) -> str:
     """An event's reason in the reader's language when the system wrote it."""
     if reason in AUDIT_REASONS:
         return str(AUDIT_REASONS[reason])
+    if reason in SYSTEM_REASONS:
+        return gettext(reason)
     for pattern, message in AUDIT_REASON_PATTERNS:
         match = pattern.match(reason)
         if match:
@@ -553,7 +561,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     here rather than by the model's field names, which are the log's stable schema.
     """
 
-    list_display = ["when", "what", "by", "about", "ip", "user_agent_short", "reason_short"]
+    # The browser is on the event's own page only: with it the list did not fit 1280 px.
+    list_display = ["when", "what", "by", "about", "ip", "reason_short"]
     list_filter = [("action", AuditActionFilter), ("created_at", AuditTimeFilter)]
     list_select_related = ["actor", "subject"]
     search_fields = ["=subject__user_id"]
@@ -566,8 +575,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("time (WIB)"), ordering="created_at")
     def when(self, obj):
-        # One format for the list, the page and its title (seconds matter in an audit).
-        return timezone.localtime(obj.created_at).strftime("%d/%m/%Y %H:%M:%S")
+        # ``staff_time``, the format of every staff page; in the list the zone is in the
+        # column's title ("time (WIB)"), which keeps the list inside a 1280 px screen.
+        return staff_time(obj.created_at, zone=False)
 
     @admin.display(description=_("what happened"), ordering="action")
     def what(self, obj):
@@ -590,7 +600,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         title = None
         if event is not None:
             title = _("Audit event of %(time)s: %(action)s") % {
-                "time": f"{self.when(event)} {timezone.localtime(event.created_at):%Z}",
+                "time": staff_time(event.created_at),
                 "action": event.get_action_display(),
             }
         return super().change_view(
@@ -605,11 +615,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("reason"))
     def reason_display(self, obj):
         return audit_reason_display(obj.reason) or "-"
-
-    @admin.display(description=_("browser"))
-    def user_agent_short(self, obj):
-        agent = obj.user_agent or "-"
-        return agent if len(agent) <= 40 else agent[:39] + "…"
 
     @admin.display(description=_("details"))
     def data_display(self, obj):

@@ -414,7 +414,7 @@ def staff_totp_enrol_confirm(*, user: User, device_id: int, code: str, ip: str |
                 subject=user,
                 actor=user,
                 ip=ip,
-                reason="Staff TOTP authenticator enrolled",
+                reason=gettext_noop("Staff TOTP authenticator enrolled"),
                 data={"device": "totp", "device_id": device.pk},
             )
     if refused is not None:
@@ -685,7 +685,9 @@ def phone_change_refuse(*, change: ProfileChange, ip: str | None = None) -> None
         subject=change.user,
         actor=change.user,
         ip=ip,
-        reason="The new number cannot be used (it is registered to someone, or not a mobile)",
+        reason=gettext_noop(
+            "The new number cannot be used (it is registered to someone, or not a mobile)"
+        ),
         data={
             "change": change.pk,
             "new": phone_masked(change.new_phone),
@@ -744,7 +746,9 @@ def email_change_complete(*, change: ProfileChange, ip: str | None = None) -> st
         user=user,
         new_email=change.new_email,
         actor=user,
-        reason="Changed by the customer (OTP on the current factor, link to the new email)",
+        reason=gettext_noop(
+            "Changed by the customer (OTP on the current factor, link to the new email)"
+        ),
         ip=ip,
         data={"change": change.pk},
     )
@@ -1540,7 +1544,9 @@ def password_reset_complete(*, reset, password: str, ip: str | None = None) -> U
         subject=user,
         actor=user,
         ip=ip,
-        reason="Forgotten password: User ID, birth date, account number and an SMS OTP",
+        reason=gettext_noop(
+            "Forgotten password: User ID, birth date, account number and an SMS OTP"
+        ),
         data={"reset": str(reset.pk)},
     )
     return user
@@ -1599,7 +1605,7 @@ def password_change_complete(*, change, user: User, ip: str | None = None) -> Us
         subject=locked,
         actor=locked,
         ip=ip,
-        reason="Changed by the customer (current password and an OTP)",
+        reason=gettext_noop("Changed by the customer (current password and an OTP)"),
         data={"change": row.pk},
     )
     return user
@@ -1683,7 +1689,7 @@ def customer_initial_password_set(*, user: User, password: str) -> User:
     audit_log(
         action=AuditEvent.Action.PASSWORD_SET_BY_STAFF,
         subject=user,
-        reason="First password of an account the bank opened (PIN mailer)",
+        reason=gettext_noop("First password of an account the bank opened (PIN mailer)"),
         data={"kind": "initial"},
     )
     return user

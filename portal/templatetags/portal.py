@@ -27,3 +27,18 @@ def call_centre():
     from django.conf import settings
 
     return settings.BANK_CALL_CENTRE
+
+
+@register.filter
+def staff_time(value, zone=True):
+    """A time as every staff page shows it: ``"01/12/2026 17:50:31 WIB"`` (Asia/Jakarta,
+    ``TIME_ZONE``; seconds, since staff compare it with the audit log). ``""`` for none.
+    As ``AuditEvent.__str__`` and the audit event's title write it. ``zone=False`` leaves the
+    zone out, for a column whose title names it (the audit tables' "Waktu (WIB)")."""
+    from django.utils import timezone
+
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    shown = f"{local:%d/%m/%Y %H:%M:%S}"
+    return f"{shown} {local:%Z}" if zone else shown

@@ -363,7 +363,7 @@ def _token_activate(*, user: User, birth_date: date, serial: str, code: str, ip)
             subject=user,
             actor=user,
             ip=ip,
-            reason="replaced by a newly activated token",
+            reason=gettext_noop("replaced by a newly activated token"),
             data={"serial": old.serial, "from": "active", "to": "revoked"},
         )
     token.state, token.activated_at = HardwareToken.State.ACTIVE, now
@@ -382,7 +382,7 @@ def _token_activate(*, user: User, birth_date: date, serial: str, code: str, ip)
             subject=user,
             actor=user,
             ip=ip,
-            reason="token activated",
+            reason=gettext_noop("token activated"),
             data={"from": previous, "to": User.ConfirmationMethod.HARDWARE_TOKEN},
         )
     account_services.otp_failure_reset(user=user)
