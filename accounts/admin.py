@@ -44,7 +44,7 @@ from .forms import (
     StaffPasswordResetForm,
     StaffPhoneChangeForm,
 )
-from .models import AccessBlock, AuditEvent, ContactChangeRequest, User
+from .models import AccessBlock, AuditEvent, Company, ContactChangeRequest, User
 from .views import client_ip
 
 RECENT = 10
@@ -623,7 +623,57 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ) or "-"
 
 
+class CompanyUserInline(admin.TabularInline):
+    """A company's users, read only (they are made and changed through services)."""
+
+    model = User
+    fk_name = "company"
+    fields = ["login_user_id", "full_name", "phone_display", "email", "is_active"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name = _("user")
+    verbose_name_plural = _("users")
+
+    def has_view_permission(self, request, obj=None):
+        # Part of the company's page: who may view the company sees it.
+        return request.user.has_perm("accounts.view_company")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("User ID"))
+    def login_user_id(self, user):
+        return user.login_user_id
+
+    @admin.display(description=_("mobile phone"))
+    def phone_display(self, user):
+        return phone_masked(user.phone) if user.phone else "—"
+
+
+class CompanyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Corporate customers: name, CIF, Corporate ID, with their users and (added by
+    payments' admin module) their accounts."""
+
+    list_display = ["name", "cif", "corporate_id", "requires_approval", "created_at"]
+    search_fields = ["name", "=cif", "=corporate_id"]
+    search_help_text = _("Company name, CIF or Corporate ID.")
+    fields = ["name", "cif", "corporate_id", "requires_approval", "created_at"]
+    readonly_fields = fields
+    ordering = ["name"]
+    actions = None
+    inlines = [CompanyUserInline]
+
+
 admin.site.register(User, CustomerAdmin)
+admin.site.register(Company, CompanyAdmin)
 admin.site.register(AuditEvent, AuditEventAdmin)
 # The TOTP admin of django-otp shows seeds (and their QR codes): staff devices are created by
 # ``manage.py staff_create`` or the enrolment page instead.

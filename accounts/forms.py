@@ -11,6 +11,7 @@ from portal.formatting import day_typed, duration
 
 from . import selectors
 from .exceptions import access_blocked_error
+from .models import corporate_user_id
 
 
 class LoginForm(AuthenticationForm):
@@ -40,9 +41,64 @@ class LoginForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
+        if user.company_id is not None:
+            # A corporate user logs in on the corporate page only; the same words as a wrong
+            # password, so this page tells nothing about corporate User IDs.
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login"
+            )
         blocks = selectors.login_blocks(user=user)
         if blocks:
             # The password was right: the customer may be told why and whom to call.
+            error = access_blocked_error([block.kind for block in blocks])
+            raise forms.ValidationError(str(error), code="access_blocked")
+
+
+class CorporateLoginForm(LoginForm):
+    """Corporate ID + User ID + password. The user is looked up as the stored
+    ``"<CORPORATE ID>:<User ID>"`` (``accounts.models.Company``), so django-axes locks that
+    user as on the retail page; errors never say whether the Corporate ID or the User ID
+    exists, and a retail user cannot log in here."""
+
+    error_messages = {
+        **LoginForm.error_messages,
+        "invalid_login": _("The Corporate ID, User ID or password is wrong."),
+        "inactive": _("The Corporate ID, User ID or password is wrong."),
+    }
+
+    corporate_id = forms.CharField(
+        label=_("Corporate ID"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "organization", "autocapitalize": "characters"}
+        ),
+    )
+    field_order = ["corporate_id", "username", "password"]
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+
+    def clean(self):
+        corporate_id = (self.cleaned_data.get("corporate_id") or "").strip()
+        typed = (self.cleaned_data.get("username") or "").strip()
+        if corporate_id and typed:
+            if ":" in corporate_id + typed:
+                raise self.get_invalid_login_error()
+            self.cleaned_data["username"] = corporate_user_id(
+                corporate_id=corporate_id, user_id=typed
+            )
+        return super().clean()
+
+    def confirm_login_allowed(self, user):
+        if user.company_id is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login"
+            )
+        # LoginForm's checks without its refusal of corporate users.
+        AuthenticationForm.confirm_login_allowed(self, user)
+        blocks = selectors.login_blocks(user=user)
+        if blocks:
             error = access_blocked_error([block.kind for block in blocks])
             raise forms.ValidationError(str(error), code="access_blocked")
 

@@ -15,6 +15,69 @@ user_id_validator = RegexValidator(
     code="invalid_user_id",
 )
 
+# What is stored in User.user_id: a retail User ID, or "<Corporate ID>:<User ID>" for a
+# corporate user (see ``User``). ":" is in no retail User ID, so the two never collide.
+CORPORATE_SEPARATOR = ":"
+stored_user_id_validator = RegexValidator(
+    r"^(?:[A-Za-z0-9]{3,20}:)?[A-Za-z0-9._-]{4,30}$",
+    _("User ID is 4 to 30 letters, digits, dots, dashes or underscores."),
+    code="invalid_user_id",
+)
+corporate_id_validator = RegexValidator(
+    r"^[A-Za-z0-9]{3,20}$",
+    _("A Corporate ID is 3 to 20 letters or digits."),
+    code="invalid_corporate_id",
+)
+
+
+def corporate_user_id(*, corporate_id: str, user_id: str) -> str:
+    """The User ID stored for a corporate user: ``<CORPORATE ID>:<user id>``."""
+    return f"{corporate_id.strip().upper()}{CORPORATE_SEPARATOR}{user_id.strip()}"
+
+
+class Company(models.Model):
+    """A corporate customer: its users log in with Corporate ID + User ID + password and see
+    only the company's accounts.
+
+    How User IDs stay unique: a corporate user's ``User.user_id`` is stored as
+    ``"<CORPORATE ID>:<typed User ID>"`` (``corporate_user_id``). A retail User ID can never
+    contain ":", so the one existing constraint on ``Upper(user_id)`` keeps retail User IDs
+    unique and makes corporate ones unique within their company (case-insensitively), with
+    no second key: ``get_by_natural_key``, django-axes' lock per User ID, the audit log and
+    the one-session rule all work on that one string unchanged. The retail login refuses a
+    corporate user and the corporate login finds only users of the typed company.
+    """
+
+    name = models.CharField(_("company name"), max_length=150)
+    cif = models.CharField(_("CIF"), max_length=20)
+    corporate_id = models.CharField(
+        _("Corporate ID"), max_length=20, validators=[corporate_id_validator]
+    )
+    requires_approval = models.BooleanField(
+        _("a second user must approve payments"), default=False
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cif"], name="accounts_company_cif_unique"),
+            models.UniqueConstraint(
+                models.functions.Upper("corporate_id"),
+                name="accounts_company_corporate_id_upper_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.corporate_id})"
+
+    def save(self, *args, **kwargs):
+        # Stored in capitals: it is the prefix of its users' stored User IDs.
+        self.corporate_id = self.corporate_id.strip().upper()
+        super().save(*args, **kwargs)
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -46,7 +109,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         MOBILE_TOKEN = "mobile_token", _("Mobile Token")
 
     user_id = models.CharField(
-        _("User ID"), max_length=30, unique=True, validators=[user_id_validator]
+        _("User ID"), max_length=51, unique=True, validators=[stored_user_id_validator]
+    )
+    # Set for a corporate user (then user_id is "<CORPORATE ID>:<User ID>", see Company).
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("company"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     full_name = models.CharField(_("full name"), max_length=150)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
@@ -101,6 +173,23 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self):
         return self.full_name
+
+    def clean(self):
+        super().clean()
+        from django.core.exceptions import ValidationError
+
+        prefix, separator, _typed = self.user_id.rpartition(CORPORATE_SEPARATOR)
+        if self.company_id is None and separator:
+            raise ValidationError({"user_id": user_id_validator.message})
+        if self.company_id is not None and prefix.upper() != self.company.corporate_id:
+            raise ValidationError(
+                {"user_id": _("A corporate user's User ID starts with the Corporate ID and ':'.")}
+            )
+
+    @property
+    def login_user_id(self) -> str:
+        """The User ID the person types: without the Corporate ID of a corporate user."""
+        return self.user_id.rpartition(CORPORATE_SEPARATOR)[2]
 
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else self.user_id

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from portal.formatting import email_masked, phone_masked
 
 from . import exceptions, selectors
-from .models import AccessBlock, AuditEvent, ContactChangeRequest, ProfileChange, User
+from .models import AccessBlock, AuditEvent, Company, ContactChangeRequest, ProfileChange, User
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,11 @@ ROLE_GROUPS = {
 }
 # What each role may do (migration 0002_staff_roles holds a frozen copy of this table).
 ROLE_PERMISSIONS = {
-    "agent": ["view_user", "flag_access", "unblock_access"],
-    "branch": ["view_user", "change_phone", "change_email"],
+    "agent": ["view_user", "view_company", "flag_access", "unblock_access"],
+    "branch": ["view_user", "view_company", "change_phone", "change_email"],
     "supervisor": [
         "view_user",
+        "view_company",
         "view_auditevent",
         "flag_access",
         "unblock_access",
@@ -129,7 +130,8 @@ def session_start(*, user: User, session_key: str, ip: str | None, language: str
     user.session_key, user.language = session_key, language
     # The old session is not deleted here: SessionSecurityMiddleware ends it on its next
     # request (it no longer matches User.session_key) and tells that browser why.
-    audit_log(action=AuditEvent.Action.LOGIN, subject=user, actor=user, ip=ip)
+    data = {"company": user.company.corporate_id} if user.company_id else {}
+    audit_log(action=AuditEvent.Action.LOGIN, subject=user, actor=user, ip=ip, data=data)
 
 
 def user_language_set(*, user: User, language: str) -> None:
@@ -443,7 +445,7 @@ def roles_sync() -> dict:
         Permission.objects.get_or_create(
             content_type=user_type, codename=codename, defaults={"name": name}
         )
-    for model in (User, AuditEvent):
+    for model in (User, AuditEvent, Company):
         Permission.objects.get_or_create(
             content_type=ContentType.objects.get_for_model(model),
             codename=f"view_{model._meta.model_name}",

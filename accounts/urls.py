@@ -5,6 +5,7 @@ from . import password_views, profile_views, views
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("corporate/login/", views.CorporateLoginView.as_view(), name="corporate-login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("logout/done/", views.LoggedOutView.as_view(), name="logged-out"),
     path("staff/otp/enrol/", views.StaffTotpEnrolView.as_view(), name="staff-otp-enrol"),

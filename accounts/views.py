@@ -25,7 +25,7 @@ from portal.formatting import duration_lazy
 
 from . import services
 from .exceptions import LoginLocked, LoginLockedForAWhile, StaffError
-from .forms import LoginForm, StaffTotpEnrolForm
+from .forms import CorporateLoginForm, LoginForm, StaffTotpEnrolForm
 
 
 def client_ip(request) -> str | None:
@@ -84,8 +84,9 @@ def _login_address_locked(request, wait: int):
         "Too many failed logins from your network. Try again in %(minutes)s minutes.",
         minutes,
     ) % {"minutes": minutes}
-    context = {"form": LoginForm(request), "blocked_message": message}
-    response = render(request, "accounts/login.html", context, status=429)
+    form_class, template = _login_page(request)
+    context = {"form": form_class(request), "blocked_message": message}
+    response = render(request, template, context, status=429)
     response["Retry-After"] = str(wait)
     add_never_cache_headers(response)
     return response
@@ -119,6 +120,30 @@ class LoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
 
+class CorporateLoginView(LoginView):  # dispatch is LoginView's: throttled per address once
+    """"Login Corporate": Corporate ID + User ID + password, with the retail login's
+    protections (per-address throttle, django-axes lock per user, one session, key cycled,
+    audit). The lock and the audit name the stored ``<CORPORATE ID>:<User ID>``."""
+
+    form_class = CorporateLoginForm
+    template_name = "accounts/corporate_login.html"
+
+    def form_invalid(self, form):
+        if "username" not in form.errors and "corporate_id" not in form.errors:
+            services.login_failed_record(
+                user_id=form.cleaned_data.get("username", ""), ip=client_ip(self.request)
+            )
+        return auth_views.LoginView.form_invalid(self, form)
+
+
+def _login_page(request):
+    """The login form and template of the page a refused request came to."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.url_name == "corporate-login":
+        return CorporateLoginForm, "accounts/corporate_login.html"
+    return LoginForm, "accounts/login.html"
+
+
 class LogoutView(auth_views.LogoutView):
     """POST only; then the page that says the customer is logged out (``LoggedOutView``)."""
 
@@ -149,9 +174,15 @@ def lockout(request, response=None, credentials=None, *args, **kwargs):
     lock too), so it does not tell whether a User ID exists."""
     user_id = (credentials or {}).get("username", "")
     services.login_failed_record(user_id=user_id, ip=client_ip(request), locked=True)
-    form = LoginForm(request, initial={"username": user_id[:30]})
+    form_class, template = _login_page(request)
+    if form_class is CorporateLoginForm:
+        corporate_id, _sep, typed = user_id.rpartition(":")
+        initial = {"corporate_id": corporate_id[:20], "username": typed[:30]}
+    else:
+        initial = {"username": user_id[:30]}
+    form = form_class(request, initial=initial)
     context = {"form": form, "blocked_message": str(_login_locked_error(request, credentials))}
-    return render(request, "accounts/login.html", context, status=403)
+    return render(request, template, context, status=403)
 
 
 def _login_locked_error(request, credentials) -> LoginLocked:

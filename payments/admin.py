@@ -5,9 +5,13 @@ Registered from here because payments depends on accounts, never the other way: 
 its search finds a customer by account number, without accounts importing payments.
 """
 
+from django.contrib import admin
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import CustomerAdmin, CustomerPagePart
+from accounts.admin import CompanyAdmin, CustomerAdmin, CustomerPagePart
+from portal.formatting import rupiah
+from portal.templatetags.portal import staff_time
 
 from . import services
 from .models import BankAccount, Transfer
@@ -37,3 +41,40 @@ CustomerAdmin.lookups.append(customer_by_account_number)
 CustomerAdmin.page_parts.append(
     CustomerPagePart(template="admin/payments/customer_money.html", context=customer_money)
 )
+
+
+class CompanyAccountInline(admin.TabularInline):
+    """A company's bank accounts on its admin page, read only."""
+
+    model = BankAccount
+    fk_name = "company"
+    fields = ["number", "product", "balance_display", "opened_display"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = _("bank account")
+    verbose_name_plural = _("bank accounts")
+
+    def has_view_permission(self, request, obj=None):
+        # Part of the company's page: who may view the company sees it.
+        return request.user.has_perm("accounts.view_company")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("balance"))
+    def balance_display(self, account):
+        return rupiah(account.balance)
+
+    @admin.display(description=_("opened"))
+    def opened_display(self, account):
+        return staff_time(account.opened_at)
+
+
+CompanyAdmin.inlines = [*CompanyAdmin.inlines, CompanyAccountInline]

@@ -41,6 +41,14 @@ class AccountNotFound(PaymentError):
     code = "account_not_found"
 
 
+class CorporatePaymentsSoon(PaymentError):
+    """A corporate user makes payments through the corporate flow (maker/approver), which
+    the next part of issue 11 builds; the retail transfer is not theirs."""
+
+    message = _("Corporate payments will be available soon.")
+    code = "corporate_payments_soon"
+
+
 class SameAccount(PaymentError):
     message = _("The destination must differ from the source account.")
     code = "same_account"

@@ -25,6 +25,16 @@ class BankAccount(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bank_accounts"
     )
+    # A company's account: every user of the company sees it (``selectors.customer_accounts``).
+    # The owner stays a User (the company's first user), so every query and the currency
+    # triggers of payments/0002 are unchanged; a nullable column is added without a rebuild.
+    company = models.ForeignKey(
+        "accounts.Company",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bank_accounts",
+    )
     product = models.CharField(max_length=10, choices=Product.choices, default=Product.SAVINGS)
     currency = models.CharField(max_length=3, default="IDR")
     balance = models.DecimalField(max_digits=18, decimal_places=2, default=0)

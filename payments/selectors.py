@@ -26,7 +26,10 @@ OLDEST_FIRST = ("created_at", "pk")
 
 
 def customer_accounts(*, user: User) -> QuerySet[BankAccount]:
-    """The accounts a customer holds: the only ones whose statement they may read."""
+    """The accounts a customer holds: the only ones whose statement they may read. A
+    corporate user holds the company's accounts (and no one else's)."""
+    if user.company_id is not None:
+        return BankAccount.objects.filter(company_id=user.company_id)
     return BankAccount.objects.filter(owner=user)
 
 
@@ -155,7 +158,7 @@ def recent_movements(*, user: User, per_account: int = 5) -> dict[int, list[Move
     """The last ``per_account`` movements of each of the customer's accounts, by account id,
     in one query (a window numbers each account's legs newest first)."""
     entries = entries_with_transfer(
-        LedgerEntry.objects.filter(account__owner=user)
+        LedgerEntry.objects.filter(account__in=customer_accounts(user=user))
         .annotate(
             row=Window(
                 RowNumber(),

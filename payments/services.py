@@ -98,6 +98,8 @@ def transfer_create(
     """Record a draft transfer: its confirmation page shows the recipient. Nothing moves until
     ``transfer_confirm``; it becomes pending when the customer goes on (Generate OTP, or a
     token code), and a draft nobody went on with is discarded."""
+    if user.company_id is not None:
+        raise exceptions.CorporatePaymentsSoon()
     if source.owner_id != user.pk:
         raise exceptions.AccountNotFound()
     if source.pk == destination.pk:

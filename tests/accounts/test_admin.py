@@ -176,11 +176,13 @@ def test_roles_are_groups_with_only_their_permissions():
     migration = importlib.import_module("accounts.migrations.0002_staff_roles")
     phone_migration = importlib.import_module("accounts.migrations.0004_change_phone_permission")
     four_eyes = importlib.import_module("accounts.migrations.0010_contact_change_request")
+    companies = importlib.import_module("accounts.migrations.0017_company")
     frozen = {
         group: sorted(
             codenames
             + ([phone_migration.CODENAME] if group in phone_migration.GROUPS else [])
             + [code for code, (_, groups) in four_eyes.GRANTS.items() if group in groups]
+            + (["view_company"] if group in companies.ROLES else [])
         )
         for group, codenames in migration.ROLES.items()
     }
@@ -196,11 +198,13 @@ def test_roles_are_groups_with_only_their_permissions():
         )
         for group in Group.objects.prefetch_related("permissions__content_type")
     }
-    assert perms["Call centre agent"] == ["flag_access", "unblock_access", "view_user"]
-    assert perms["Branch officer"] == ["change_email", "change_phone", "view_user"]
+    assert perms["Call centre agent"] == [
+        "flag_access", "unblock_access", "view_company", "view_user"
+    ]
+    assert perms["Branch officer"] == ["change_email", "change_phone", "view_company", "view_user"]
     assert perms["Supervisor"] == [
         "approve_contact_change", "change_email", "change_phone", "flag_access",
-        "unblock_access", "unblock_lost_phone", "view_auditevent", "view_user",
+        "unblock_access", "unblock_lost_phone", "view_auditevent", "view_company", "view_user",
     ]
 
 

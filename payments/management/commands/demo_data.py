@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import User
+from accounts.models import Company, User, corporate_user_id
 from payments.models import BankAccount, LedgerEntry, Transfer
 from tokens import hardware
 from tokens.models import HardwareToken
@@ -78,6 +78,36 @@ DEMO_NEW_HISTORY = [
     (5, "18:05", "1004000019", "9990000019", "200000", "Tarik tunai"),
 ]
 DEMO_NEW_REFERENCE_PREFIX = "DMNEW"
+
+# A corporate customer (issue 11): users log in at /corporate/login/ with Corporate ID, User ID
+# and password, and see the company's accounts. The account's owner is its first user.
+DEMO_COMPANY = {"name": "PT Maju Bersama", "cif": "C000123", "corporate_id": "MAJUBERSAMA"}
+DEMO_COMPANY_USERS = [
+    {
+        "user_id": "andi",
+        "password": "Andi-Corp-2026",
+        "full_name": "Andi Wijaya",
+        "birth_date": "1982-02-11",
+        "phone": "+6281277001122",
+        "email": "andi@majubersama.co.id",
+    },
+    {
+        "user_id": "rudi",
+        "password": "Rudi-Corp-2026",
+        "full_name": "Rudi Hartono",
+        "birth_date": "1979-09-23",
+        "phone": "+6281277003344",
+        "email": "rudi@majubersama.co.id",
+    },
+]
+DEMO_COMPANY_CUSTOMER = {"accounts": [("2001000018", "current", "250000000.00")]}
+DEMO_COMPANY_HISTORY = [
+    (45, "09:05", "9990000019", "2001000018", "75000000", "Setoran tunai"),
+    (33, "14:20", "2001000018", "9990000019", "12500000", "Tarik tunai gaji"),
+    (21, "10:40", "9990000019", "2001000018", "40000000", "Setoran penjualan"),
+    (8, "15:55", "2001000018", "9990000019", "8000000", "Tarik tunai operasional"),
+]
+DEMO_COMPANY_REFERENCE_PREFIX = "DMCORP"
 
 # Dewi's hardware token, handed over at the branch and not yet activated (Profil Saya →
 # Aktivasi Token). Its seed is FIXED and printed in the README so `oathtool --totp -s 30s` (or
@@ -203,6 +233,45 @@ class Command(BaseCommand):
                 customers=[DEMO_NEW_CUSTOMER],
                 history=DEMO_NEW_HISTORY,
                 prefix=DEMO_NEW_REFERENCE_PREFIX,
+            )
+            self._demo_company()
+            self._demo_history(
+                customers=[DEMO_COMPANY_CUSTOMER],
+                history=DEMO_COMPANY_HISTORY,
+                prefix=DEMO_COMPANY_REFERENCE_PREFIX,
+            )
+
+    def _demo_company(self):
+        company, _ = Company.objects.get_or_create(
+            corporate_id=DEMO_COMPANY["corporate_id"],
+            defaults={"name": DEMO_COMPANY["name"], "cif": DEMO_COMPANY["cif"]},
+        )
+        users = []
+        for spec in DEMO_COMPANY_USERS:
+            user, created = User.objects.get_or_create(
+                user_id=corporate_user_id(corporate_id=company.corporate_id, user_id=spec["user_id"]),
+                defaults={
+                    "company": company,
+                    "cif": company.cif,
+                    **{key: spec[key] for key in ("full_name", "birth_date", "phone", "email")},
+                },
+            )
+            if created:
+                user.set_password(spec["password"])
+                user.save()
+            users.append(user)
+            self.stdout.write(
+                f"{company.corporate_id} / {spec['user_id']} / {spec['password']} (corporate)"
+            )
+        for number, product, balance in DEMO_COMPANY_CUSTOMER["accounts"]:
+            BankAccount.objects.get_or_create(
+                number=number,
+                defaults={
+                    "owner": users[0],
+                    "company": company,
+                    "product": product,
+                    "balance": Decimal(balance),
+                },
             )
 
     def _demo_new_customer(self):
