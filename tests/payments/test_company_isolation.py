@@ -113,6 +113,19 @@ def test_retail_transfer_is_refused_to_corporate_users(companies):
     assert source.balance == Decimal("10000000.00")
 
 
+def test_corporate_users_are_not_offered_the_retail_transfer(companies):
+    """Until corporate payments exist, the menu and the dashboard do not lead a corporate user
+    to a page that only refuses; a retail customer still sees both."""
+    html = logged_in("MAJUBERSAMA", "andi").get("/dashboard/").content.decode()
+    assert 'href="/transfers/new/"' not in html and 'href="/payees/"' not in html
+    budi = UserFactory(user_id="budi")
+    BankAccountFactory(owner=budi, number="1001000011")
+    client = Client()
+    client.post("/login/", {"username": "budi", "password": PASSWORD})
+    html = client.get("/dashboard/").content.decode()
+    assert 'href="/transfers/new/"' in html and 'href="/payees/"' in html
+
+
 def test_retail_customers_still_see_their_own_accounts(companies):
     budi = UserFactory(user_id="budi")
     BankAccountFactory(owner=budi, number="1001000011")
