@@ -623,21 +623,16 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ) or "-"
 
 
-class CompanyUserInline(admin.TabularInline):
-    """A company's users, read only (they are made and changed through services)."""
+class CompanyPartInline(admin.TabularInline):
+    """A part of a company's page (its users, its accounts), read only: who may view the
+    company sees it, and nothing is added, changed or deleted here (services do that)."""
 
-    model = User
     fk_name = "company"
-    fields = ["login_user_id", "full_name", "phone_display", "email", "is_active"]
-    readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = False
-    verbose_name = _("user")
-    verbose_name_plural = _("users")
 
     def has_view_permission(self, request, obj=None):
-        # Part of the company's page: who may view the company sees it.
         return request.user.has_perm("accounts.view_company")
 
     def has_add_permission(self, request, obj=None):
@@ -648,6 +643,14 @@ class CompanyUserInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class CompanyUserInline(CompanyPartInline):
+    model = User
+    fields = ["login_user_id", "full_name", "phone_display", "email", "is_active"]
+    readonly_fields = fields
+    verbose_name = _("user")
+    verbose_name_plural = _("users")
 
     @admin.display(description=_("User ID"))
     def login_user_id(self, user):

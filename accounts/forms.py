@@ -7,7 +7,8 @@ from django.utils.translation import ngettext_lazy
 from django_otp.admin import OTPAdminAuthenticationForm
 from phonenumber_field.formfields import PhoneNumberField
 
-from portal.formatting import day_typed, duration
+from portal.formatting import duration
+from portal.forms import BirthDateField
 
 from . import selectors
 from .exceptions import access_blocked_error
@@ -330,7 +331,6 @@ class PasswordResetRequestForm(forms.Form):
     here; whether they fit a customer is the service's question, never answered on the page."""
 
     error_messages = {
-        "invalid_birth_date": _("Enter your birth date as DD/MM/YYYY, for example 05/03/1992."),
         "invalid_account": _("Enter the 10 digits of one of your account numbers."),
     }
 
@@ -341,28 +341,13 @@ class PasswordResetRequestForm(forms.Form):
             attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
         ),
     )
-    birth_date = forms.CharField(
-        label=_("Birth date"),
-        max_length=20,
-        help_text=_("DD/MM/YYYY"),
-        widget=forms.TextInput(
-            attrs={"autocomplete": "bday", "inputmode": "numeric", "placeholder": "DD/MM/YYYY"}
-        ),
-    )
+    birth_date = BirthDateField()
     account_number = forms.CharField(
         label=_("Account number"),
         max_length=20,
         help_text=_("Any of your accounts at Bank Nusantara, 10 digits."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
-
-    def clean_birth_date(self):
-        day = day_typed(self.cleaned_data["birth_date"])
-        if day is None:
-            raise forms.ValidationError(
-                self.error_messages["invalid_birth_date"], code="invalid_birth_date"
-            )
-        return day
 
     def clean_account_number(self):
         import re

@@ -90,7 +90,13 @@ class PasswordResetRequestView(FormView):
                 if reset.user is not None and reset.state == PasswordReset.State.ASKED:
                     _reset_code_issue(reset)
                 elif reset.state == PasswordReset.State.SENT_TO_BANK:
-                    _bank_tell(reset.user)
+                    # No code: told (by email, and SMS unless the phone is reported lost) to call
+                    # the bank, while the page goes on as for any data.
+                    otp_services.notice_send(
+                        user=reset.user,
+                        text=services.PASSWORD_RESET_BANK_TEXT,
+                        params={"call_centre": settings.BANK_CALL_CENTRE},
+                    )
         except exceptions.PasswordResetThrottled as exc:
             form.add_error(None, str(exc))
             response = self.form_invalid(form)
@@ -119,35 +125,6 @@ def _reset_code_issue(reset: PasswordReset) -> None:
             services.password_reset_challenge_set(reset=reset, challenge=challenge)
     except CustomerError:
         pass
-
-
-def _bank_tell(user) -> None:
-    """A matching customer who is blocked or flagged (or has no phone) gets no code: they are
-    told to call the bank by email, and by SMS unless the phone is the one reported lost. The
-    page goes on as for any data, so only the customer learns it."""
-    params = {"call_centre": settings.BANK_CALL_CENTRE}
-    if user.phone and not selectors.phone_reported_lost(user=user):
-        otp_services.notice_send(
-            user=user, text=services.PASSWORD_RESET_BANK_TEXT, params=params, email=False
-        )
-    if user.email:
-        services.email_notice_schedule(
-            address=user.email,
-            text=services.PASSWORD_RESET_BANK_TEXT,
-            params=params,
-            language=user.language,
-            user=user,
-        )
-
-
-def _customer_tell(user, text: str) -> None:
-    """Tell the customer by SMS to the registered number and by email (the email's outbox row
-    and audit name the customer), after the transaction commits."""
-    otp_services.notice_send(user=user, text=text, params={}, email=False)
-    if user.email:
-        services.email_notice_schedule(
-            address=user.email, text=text, params={}, language=user.language, user=user
-        )
 
 
 class PasswordResetActionMixin:
@@ -294,7 +271,7 @@ class PasswordResetSetView(FormView):
                     password=form.cleaned_data["new_password1"],
                     ip=client_ip(self.request),
                 )
-                _customer_tell(user, services.PASSWORD_RESET_TEXT)
+                otp_services.notice_send(user=user, text=services.PASSWORD_RESET_TEXT, params={})
         except exceptions.PasswordResetNotPending as exc:
             messages.error(self.request, str(exc))
             return redirect("accounts:password-reset")
@@ -409,7 +386,7 @@ class PasswordChangeConfirmView(PasswordChangeActionMixin, OtpConfirmView):
             session_verified=self.session_verified,
         ):
             services.password_change_complete(change=action, user=user, ip=client_ip(self.request))
-            _customer_tell(user, services.PASSWORD_CHANGED_TEXT)
+            otp_services.notice_send(user=user, text=services.PASSWORD_CHANGED_TEXT, params={})
         # This session carries the new password's hash and a new key; it stays the only one.
         update_session_auth_hash(self.request, user)
         services.session_rebind(user=user, session_key=self.request.session.session_key)

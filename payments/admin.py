@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import CompanyAdmin, CustomerAdmin, CustomerPagePart
+from accounts.admin import CompanyAdmin, CompanyPartInline, CustomerAdmin, CustomerPagePart
 from portal.formatting import rupiah
 from portal.templatetags.portal import staff_time
 
@@ -43,30 +43,14 @@ CustomerAdmin.page_parts.append(
 )
 
 
-class CompanyAccountInline(admin.TabularInline):
-    """A company's bank accounts on its admin page, read only."""
+class CompanyAccountInline(CompanyPartInline):
+    """A company's bank accounts on its admin page."""
 
     model = BankAccount
-    fk_name = "company"
     fields = ["number", "product", "balance_display", "opened_display"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = _("bank account")
     verbose_name_plural = _("bank accounts")
-
-    def has_view_permission(self, request, obj=None):
-        # Part of the company's page: who may view the company sees it.
-        return request.user.has_perm("accounts.view_company")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("balance"))
     def balance_display(self, account):

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.formatting import day_typed, rupiah
+from portal.formatting import rupiah
+from portal.forms import DayField
 
 from .models import BankAccount, Payee
 
@@ -144,34 +145,6 @@ class PayeeRenameForm(forms.Form):
     )
 
 
-class StatementDateField(forms.CharField):
-    """A day typed DD/MM/YYYY (ASCII digits; spaces ignored)."""
-
-    default_error_messages = {
-        "invalid_date": _("Enter the date as DD/MM/YYYY, for example 05/03/2026."),
-    }
-
-    def __init__(self, **kwargs):
-        super().__init__(
-            max_length=20,
-            required=False,
-            help_text=_("DD/MM/YYYY"),
-            widget=forms.TextInput(
-                attrs={"inputmode": "numeric", "placeholder": "DD/MM/YYYY", "autocomplete": "off"}
-            ),
-            **kwargs,
-        )
-
-    def clean(self, value):
-        value = re.sub(r"\s", "", super().clean(value) or "")
-        if not value:
-            return None
-        day = day_typed(value)
-        if day is None:
-            raise forms.ValidationError(self.error_messages["invalid_date"], code="invalid_date")
-        return day
-
-
 class StatementRangeForm(forms.Form):
     """The period of a statement (Mutasi Rekening): whole days in Asia/Jakarta, at most
     ``STATEMENT_MAX_RANGE_DAYS`` of them, none before ``STATEMENT_HISTORY_DAYS`` ago and none
@@ -188,8 +161,8 @@ class StatementRangeForm(forms.Form):
         "future": _("The period cannot end after today (%(today)s)."),
     }
 
-    start = StatementDateField(label=_("From date"))
-    end = StatementDateField(label=_("To date"))
+    start = DayField(label=_("From date"), required=False)
+    end = DayField(label=_("To date"), required=False)
 
     def __init__(self, *args, today: date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -235,23 +208,9 @@ class StatementRangeForm(forms.Form):
             )
         if start is None:
             start = max(end - timedelta(days=self.max_days - 1), self.earliest)
+        # Days filled in from a typed one stay within [earliest, today] by construction.
         if start > end:
             raise forms.ValidationError(self.error_messages["reversed"], code="reversed")
-        if end > self.today:
-            raise forms.ValidationError(
-                self.error_messages["future"],
-                code="future",
-                params={"today": f"{self.today:%d/%m/%Y}"},
-            )
-        if start < self.earliest:
-            raise forms.ValidationError(
-                self.error_messages["too_old"],
-                code="too_old",
-                params={
-                    "days": settings.STATEMENT_HISTORY_DAYS,
-                    "earliest": f"{self.earliest:%d/%m/%Y}",
-                },
-            )
         if (end - start).days + 1 > self.max_days:
             raise forms.ValidationError(
                 self.error_messages["too_long"], code="too_long", params={"days": self.max_days}

@@ -99,6 +99,18 @@ def token_user(customer):
 
 
 @pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Call a view or service and run what it queued for after its commit (Celery tasks run
+    eagerly): ``run_on_commit(client.post, url, data)``."""
+
+    def run(call, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
 def customer_client(client, customer):
     """A browser-like client logged in as ``customer`` through the real login page."""
     response = client.post("/login/", {"username": customer.user_id, "password": PASSWORD})

@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.formatting import day_typed
+from portal.forms import BirthDateField
 
 from . import hardware
 
@@ -56,22 +56,10 @@ class TokenActivationForm(OtpForm):
 
     error_messages = {
         **OtpForm.error_messages,
-        "invalid_birth_date": _("Enter your birth date as DD/MM/YYYY, for example 05/03/1992."),
         "invalid_serial": _("Enter the serial number printed on the back of your token."),
     }
 
-    birth_date = forms.CharField(
-        label=_("Birth date"),
-        max_length=20,
-        help_text=_("DD/MM/YYYY"),
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "bday",
-                "inputmode": "numeric",
-                "placeholder": "DD/MM/YYYY",
-            }
-        ),
-    )
+    birth_date = BirthDateField()
     serial = forms.CharField(
         label=_("Token serial number"),
         max_length=40,
@@ -101,14 +89,6 @@ class TokenActivationForm(OtpForm):
                 self.fields[name].widget.attrs["aria-describedby"] = (
                     f"id_{name}_helptext id_{name}_error"
                 )
-
-    def clean_birth_date(self):
-        day = day_typed(self.cleaned_data["birth_date"])
-        if day is None:
-            raise forms.ValidationError(
-                self.error_messages["invalid_birth_date"], code="invalid_birth_date"
-            )
-        return day
 
     def clean_serial(self):
         serial = hardware.serial_normalise(self.cleaned_data["serial"])

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext, override
 
+from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import AuditEvent, User
 from portal.formatting import duration_lazy, phone_masked
@@ -624,9 +625,10 @@ def notice_send(
 
     ``text`` is an untranslated message (``gettext_noop``) and ``params`` its non-secret
     values: never a code. ``to`` sends the SMS to another number than the registered one (the
-    old number after a change). Audited.
+    old number after a change). Nothing goes to a registered phone reported lost (whoever has
+    it now is not the customer); the email still goes. Audited.
     """
-    phone = to or user.phone
+    phone = to or (None if account_selectors.phone_reported_lost(user=user) else user.phone)
     message = None
     if phone:
         message = SmsMessage.objects.create(

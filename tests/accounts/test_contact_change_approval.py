@@ -23,15 +23,6 @@ REASON = "KTP checked at the branch, old phone stolen"
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def branch():
     return staff_make("staf-cabang", "branch")
 

@@ -25,15 +25,6 @@ def wrong(code):
     return f"{(int(code) + 1) % 10**6:06d}"
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
 def start(client, form=FORM):
     response = client.post("/profil/password/", form)
     assert response.status_code == 302, response.content.decode()[:3000]

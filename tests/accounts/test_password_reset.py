@@ -41,15 +41,6 @@ def page(response) -> str:
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def ask(run_on_commit):
     """Post step 1 from ``client`` (a fresh anonymous one by default) and follow nothing."""
 

@@ -20,15 +20,6 @@ FREE = "+6281311112222"
 REFUSED_TEXT = "This number cannot be used. Please visit a branch."
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
 def start(client, new):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client.post("/profil/phone/", {"new_phone": new})

@@ -21,15 +21,6 @@ CUSTOMERS = "/admin/accounts/user/"
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def code_on_its_way(customer, run_on_commit):
     """A transfer's code sent to the customer's current (old) number, not yet typed."""
     return run_on_commit(

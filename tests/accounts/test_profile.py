@@ -35,17 +35,6 @@ def wrong(code):
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Send what a request queued after its commit (the SMS task runs eagerly)."""
-
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def long_sessions(settings):
     """Sessions that outlive a code or a link, to see the code or link expire on its own."""
     settings.SESSION_IDLE_TIMEOUT = settings.SESSION_ABSOLUTE_TIMEOUT = 3600

@@ -28,15 +28,6 @@ NEW_PASSWORD = "Sandi-Baru-Budi-77"
 REASON = "Nasabah telepon, identitas dicek: nama ibu kandung dan tanggal lahir"
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
 def reset_url(customer) -> str:
     return f"/admin/accounts/user/{customer.pk}/password-reset/"
 
