@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "accounts",
     "tokens",
     "payments",
+    "corporate",
     "portal",
 ]
 
@@ -218,9 +219,7 @@ if PRODUCTION:
 SECURE_HSTS_PRELOAD = PRODUCTION and env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed when they are the
 # direct peer (accounts.views.client_ip). Production defaults to a proxy on the same host.
-TRUSTED_PROXIES = env.list(
-    "TRUSTED_PROXIES", default=["127.0.0.1", "::1"] if PRODUCTION else []
-)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"] if PRODUCTION else [])
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -357,8 +356,10 @@ TOKEN_SEED_KEYS = (
         for key in _secret(
             "TOKEN_SEED_KEYS",
             _DEV_TOKEN_SEED_KEY,
-            valid=lambda keys: _DEV_TOKEN_SEED_KEY not in keys
-            and _fernet_keys_valid([key.strip() for key in keys.split(",")]),
+            valid=lambda keys: (
+                _DEV_TOKEN_SEED_KEY not in keys
+                and _fernet_keys_valid([key.strip() for key in keys.split(",")])
+            ),
             rule="must be comma-separated Fernet keys (Fernet.generate_key()), not the demo key",
         ).split(",")
     ]
@@ -471,6 +472,15 @@ LOGGING = {
 # them; enforced in payments.services under the customer's and the accounts' locks.
 TRANSFER_MAX_AMOUNT = env.int("TRANSFER_MAX_AMOUNT", default=500_000_000)
 TRANSFER_DAILY_LIMIT = env.int("TRANSFER_DAILY_LIMIT", default=1_000_000_000)
+# Corporate payments (issue 11): per payment, and per company per day (WIB) over every user.
+CORPORATE_TRANSFER_MAX_AMOUNT = env.int("CORPORATE_TRANSFER_MAX_AMOUNT", default=2_000_000_000)
+CORPORATE_DAILY_LIMIT = env.int("CORPORATE_DAILY_LIMIT", default=5_000_000_000)
+# Signed forms attached to corporate requests: kept outside the public media path (never
+# served by whitenoise or a web server's /media/), read only through a staff-only view.
+CORPORATE_UPLOAD_DIR = Path(
+    env.str("CORPORATE_UPLOAD_DIR", default=str(VAR_DIR / "corporate-uploads"))
+)
+CORPORATE_UPLOAD_MAX_BYTES = env.int("CORPORATE_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 # Different accounts of other people a customer may be shown the holder of, per day (WIB):
 # showing the name before confirming is right, harvesting names is not.
 TRANSFER_LOOKUP_DAILY_LIMIT = env.int("TRANSFER_LOOKUP_DAILY_LIMIT", default=20)

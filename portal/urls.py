@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("payments.urls")),
     path("", include("tokens.urls")),
+    path("", include("corporate.urls")),
     # The staff login counts failed logins per network address like the customers' one.
     path("admin/login/", login_address_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
