@@ -53,9 +53,7 @@ class Company(models.Model):
     corporate_id = models.CharField(
         _("Corporate ID"), max_length=20, validators=[corporate_id_validator]
     )
-    requires_approval = models.BooleanField(
-        _("a second user must approve payments"), default=False
-    )
+    requires_approval = models.BooleanField(_("a second user must approve payments"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -266,8 +264,9 @@ class AuditEvent(models.Model):
         STAFF_DEVICE_ENROLLED = "staff_device_enrolled", _("Staff authenticator enrolled")
         PHONE_CHANGED = "phone_changed", _("Phone number changed")
         EMAIL_CHANGED = "email_changed", _("Email changed")
-        CONFIRMATION_METHOD_CHANGED = "confirmation_method_changed", _(
-            "Confirmation method changed"
+        CONFIRMATION_METHOD_CHANGED = (
+            "confirmation_method_changed",
+            _("Confirmation method changed"),
         )
         TOKEN_IMPORTED = "token_imported", _("Tokens imported")
         TOKEN_ASSIGNED = "token_assigned", _("Token assigned")
@@ -280,9 +279,18 @@ class AuditEvent(models.Model):
         NOTICE_EMAIL_SENT = "notice_email_sent", _("Notice email sent")
         NOTICE_EMAIL_FAILED = "notice_email_failed", _("Notice email failed")
         LOGIN_ADDRESS_LOCKED = "login_address_locked", _("Login locked for a network address")
-        CONTACT_CHANGE_REQUESTED = "contact_change_requested", _("Staff change of phone or email asked")
-        CONTACT_CHANGE_APPROVED = "contact_change_approved", _("Staff change of phone or email approved")
-        CONTACT_CHANGE_REJECTED = "contact_change_rejected", _("Staff change of phone or email rejected")
+        CONTACT_CHANGE_REQUESTED = (
+            "contact_change_requested",
+            _("Staff change of phone or email asked"),
+        )
+        CONTACT_CHANGE_APPROVED = (
+            "contact_change_approved",
+            _("Staff change of phone or email approved"),
+        )
+        CONTACT_CHANGE_REJECTED = (
+            "contact_change_rejected",
+            _("Staff change of phone or email rejected"),
+        )
         CUSTOMER_VIEWED = "customer_viewed", _("Customer's page viewed by staff")
         PHONE_CHANGE_REFUSED = "phone_change_refused", _("Phone number change refused")
         PASSWORD_RESET_ASKED = "password_reset_asked", _("Forgotten password: reset asked")
@@ -295,6 +303,37 @@ class AuditEvent(models.Model):
         PAYEE_DELETED = "payee_deleted", _("Payee deleted")
         TOKEN_REPLACED = "token_replaced", _("Token replaced")
         STATEMENT_DOWNLOADED = "statement_downloaded", _("Statement downloaded")
+        # Corporate (issue 11): payments made and approved by two users of a company, and the
+        # requests (token replacement, phone/email change) staff process in the admin.
+        CORPORATE_PAYMENT_SUBMITTED = (
+            "corporate_payment_submitted",
+            _("Corporate payment submitted for approval"),
+        )
+        CORPORATE_PAYMENT_APPROVED = "corporate_payment_approved", _("Corporate payment approved")
+        CORPORATE_PAYMENT_REJECTED = "corporate_payment_rejected", _("Corporate payment rejected")
+        CORPORATE_REQUEST_SUBMITTED = (
+            "corporate_request_submitted",
+            _("Corporate request submitted"),
+        )
+        CORPORATE_REQUEST_RETURNED = (
+            "corporate_request_returned",
+            _("Corporate request returned for correction"),
+        )
+        CORPORATE_REQUEST_RESUBMITTED = (
+            "corporate_request_resubmitted",
+            _("Corporate request corrected and resubmitted"),
+        )
+        CORPORATE_REQUEST_REJECTED = "corporate_request_rejected", _("Corporate request rejected")
+        CORPORATE_REQUEST_APPROVED = "corporate_request_approved", _("Corporate request approved")
+        CORPORATE_REQUEST_SUPERVISED = (
+            "corporate_request_supervised",
+            _("Corporate request approved by a supervisor"),
+        )
+        CORPORATE_DOCUMENT_VIEWED = (
+            "corporate_document_viewed",
+            _("Signed form of a corporate request viewed"),
+        )
+        SMS_FALLBACK_ENDED = "sms_fallback_ended", _("SMS OTP fallback ended")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
