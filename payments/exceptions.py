@@ -41,12 +41,17 @@ class AccountNotFound(PaymentError):
     code = "account_not_found"
 
 
-class CorporatePaymentsSoon(PaymentError):
-    """A corporate user makes payments through the corporate flow (maker/approver), which
-    the next part of issue 11 builds; the retail transfer is not theirs."""
+class CorporatePaymentOnly(PaymentError):
+    """A payment from a company's account goes through the corporate flow (maker/approver,
+    the company's limits); the retail confirmation never moves it."""
 
-    message = _("Corporate payments will be available soon.")
-    code = "corporate_payments_soon"
+    message = _("This is a corporate payment: confirm it from the payment list.")
+    code = "corporate_payment_only"
+
+
+class MakerCannotApprove(PaymentError):
+    message = _("You made this payment: another user of your company must approve it.")
+    code = "maker_cannot_approve"
 
 
 class SameAccount(PaymentError):
@@ -71,8 +76,7 @@ class CurrencyMismatch(TransferRefused):
 
 class CurrencyNotSupported(TransferRefused):
     message = _(
-        "Internet Banking transfers are in Rupiah only. For other currencies please visit a "
-        "branch."
+        "Internet Banking transfers are in Rupiah only. For other currencies please visit a branch."
     )
     code = "currency_not_supported"
 
@@ -109,3 +113,16 @@ class TransferExpired(NotPending):
 class TransferCancelled(NotPending):
     message = _("The transfer of %(amount)s was cancelled. No money was moved.")
     code = "transfer_cancelled"
+
+
+class CompanyDailyLimitExceeded(TransferRefused):
+    message = _(
+        "The amount is above your company's daily payment limit of %(limit)s: the company has "
+        "paid %(used)s today, so at most %(left)s more can go until midnight (WIB)."
+    )
+    code = "company_daily_limit"
+
+
+class PaymentRejected(NotPending):
+    message = _("The payment of %(amount)s was rejected. No money was moved.")
+    code = "payment_rejected"

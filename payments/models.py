@@ -93,8 +93,19 @@ class TransferQuerySet(models.QuerySet):
 
     def overdue(self, now=None):
         """Pending transfers whose waiting time (``TRANSFER_PENDING_LIFETIME``, read now) is
-        over: they can never be confirmed and are marked expired by ``transfers_expire``."""
-        return self.filter(status=Transfer.Status.PENDING).filter(_waited_past(now))
+        over, and corporate payments whose approval deadline passed: they can never be
+        confirmed and are marked expired by ``transfers_expire``."""
+        return self.filter(
+            Q(status=Transfer.Status.PENDING) & _waited_past(now)
+            | Q(
+                status=Transfer.Status.WAITING_APPROVAL,
+                approval_deadline__lte=now or timezone.now(),
+            )
+        )
+
+    def of_company(self, company_id):
+        """Every payment of a company (from its accounts), whoever of its users made it."""
+        return self.filter(source__company_id=company_id)
 
     def waiting(self, now=None):
         """Pending transfers still within their waiting time: the ones that may be confirmed."""
@@ -121,6 +132,10 @@ class Transfer(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
         EXPIRED = "expired", _("Expired")
+        # Corporate payments of a company that requires a second user's approval: confirmed
+        # by the maker, waiting for another user of the company (no money moved yet).
+        WAITING_APPROVAL = "approval", _("Waiting for approval")
+        REJECTED = "rejected", _("Rejected")
 
     reference = models.CharField(max_length=20, unique=True)
     initiated_by = models.ForeignKey(
@@ -141,6 +156,19 @@ class Transfer(models.Model):
     # here. Empty for a draft, and for transfers started before it was recorded.
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Maker/approver of a corporate payment (issue 11). All nullable: added to payments_transfer
+    # with ALTER TABLE ADD COLUMN, so SQLite keeps the currency triggers of payments/0002.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approval_deadline = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=200, null=True, blank=True)
 
     objects = TransferQuerySet.as_manager()
 
@@ -174,7 +202,10 @@ class Transfer(models.Model):
 
     @property
     def expires_at(self):
-        """When a pending transfer stops waiting for its confirmation (None for a draft)."""
+        """When a pending transfer stops waiting for its confirmation (None for a draft); for
+        a corporate payment submitted for approval, its approval deadline."""
+        if self.approval_deadline is not None:
+            return self.approval_deadline
         started = self.started_at or (None if self.status == self.Status.DRAFT else self.created_at)
         if started is None:
             return None
@@ -183,7 +214,15 @@ class Transfer(models.Model):
     @property
     def is_overdue(self):
         """Pending, but its waiting time is over: it is expired even before it is marked so."""
-        return self.status == self.Status.PENDING and timezone.now() >= self.expires_at
+        return (
+            self.status in (self.Status.PENDING, self.Status.WAITING_APPROVAL)
+            and timezone.now() >= self.expires_at
+        )
+
+    @property
+    def is_corporate(self):
+        """A payment from a company's account (maker/approver flow, corporate limits)."""
+        return self.source.company_id is not None
 
     @property
     def status_shown(self):
@@ -192,8 +231,12 @@ class Transfer(models.Model):
 
     @property
     def is_ended(self):
-        """Cancelled or expired: it never moved money and never will."""
-        return self.status_shown in (self.Status.CANCELLED, self.Status.EXPIRED)
+        """Cancelled, expired or rejected: it never moved money and never will."""
+        return self.status_shown in (
+            self.Status.CANCELLED,
+            self.Status.EXPIRED,
+            self.Status.REJECTED,
+        )
 
 
 class DestinationLookup(models.Model):
@@ -225,7 +268,9 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         # Mutasi Rekening and the dashboard read one account's legs by time, newest first.
-        indexes = [models.Index(fields=["account", "created_at"], name="payments_entry_account_time")]
+        indexes = [
+            models.Index(fields=["account", "created_at"], name="payments_entry_account_time")
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payments_ledgerentry_not_zero"),
             models.UniqueConstraint(

@@ -8,8 +8,6 @@ import pytest
 from django.test import Client
 
 from accounts.models import Company, corporate_user_id
-from payments import exceptions, services
-from payments.models import BankAccount
 from tests.factories import PASSWORD, BankAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,23 +92,6 @@ def test_a_corporate_user_does_not_see_the_owners_own_retail_accounts(companies)
     BankAccountFactory(owner=andi, number=OWNER_OWN)
     html = logged_in("MAJUBERSAMA", "rudi").get("/dashboard/").content.decode()
     assert A_ACCOUNT in html and OWNER_OWN not in html
-
-
-def test_retail_transfer_is_refused_to_corporate_users(companies):
-    _, andi, _ = companies["A"]
-    source = BankAccount.objects.get(number=A_ACCOUNT)
-    destination = BankAccountFactory(number="1001000011")
-    with pytest.raises(exceptions.CorporatePaymentsSoon) as error:
-        services.transfer_create(
-            user=andi,
-            source=source,
-            destination=destination,
-            amount=Decimal("1000"),
-            description="",
-        )
-    assert str(error.value) == "Pembayaran corporate akan tersedia segera."
-    source.refresh_from_db()
-    assert source.balance == Decimal("10000000.00")
 
 
 def test_corporate_users_are_not_offered_the_retail_transfer(companies):
