@@ -52,12 +52,35 @@ class ProfileView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
+        if user.company_id is not None:
+            kwargs.update(_corporate_profile(user))
         return super().get_context_data(
             profile=user,
             phone=phone_masked(user.phone),
             email=email_masked(user.email),
             **kwargs,
         )
+
+
+def _corporate_profile(user) -> dict:
+    """What a corporate user's Profil Saya adds: the hard token (serial, state) and whether SMS
+    OTP stands in for it until a new token is activated. Phone and email change through a
+    signed request to the bank (``corporate``), not the retail OTP self-service."""
+    from tokens.models import HardwareToken
+
+    token = (
+        HardwareToken.objects.filter(user=user)
+        .exclude(state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK])
+        .order_by("-assigned_at", "-pk")
+        .first()
+    )
+    return {
+        "corporate": True,
+        "token": token,
+        # SMS OTP for a user who holds (or held) a token: the temporary replacement.
+        "sms_temporary": user.confirmation_method == user.ConfirmationMethod.SMS
+        and token is not None,
+    }
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -13,7 +13,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from portal.formatting import email_masked, phone_masked
 
@@ -545,6 +545,20 @@ def _profile_changes_void(*, user: User, staff_kind: str | None = None) -> None:
         )
 
 
+CORPORATE_SELF_CHANGE_REFUSED = gettext_lazy(
+    "A corporate user changes the mobile number or email through a signed request to the "
+    "bank: My Profile, then Request a change of phone/email."
+)
+
+
+def corporate_self_change_refuse(*, user: User) -> None:
+    """Refuse the retail self-service change of phone or email (OTP only) to a corporate user:
+    the company's users change them through a signed request that staff approve
+    (``corporate.services``)."""
+    if user.company_id is not None:
+        raise exceptions.ProfileChangeError(CORPORATE_SELF_CHANGE_REFUSED)
+
+
 @transaction.atomic
 def phone_change_create(*, user: User, new_phone) -> ProfileChange:
     """Start a change of mobile number; the customer's earlier open changes are voided.
@@ -554,6 +568,7 @@ def phone_change_create(*, user: User, new_phone) -> ProfileChange:
     completes (``phone_number_set``), after both codes. Refused (PhoneChangeLimitReached) once
     the customer had ``PHONE_CHANGE_REFUSALS_PER_DAY`` numbers refused today (WIB).
     """
+    corporate_self_change_refuse(user=user)
     phone_new_check(user=user, phone=new_phone)
     if phone_change_refusals_today(user=user) >= settings.PHONE_CHANGE_REFUSALS_PER_DAY:
         raise exceptions.PhoneChangeLimitReached()
@@ -567,6 +582,7 @@ def phone_change_create(*, user: User, new_phone) -> ProfileChange:
 @transaction.atomic
 def email_change_create(*, user: User, new_email: str) -> ProfileChange:
     """Start a change of email; the customer's earlier open changes are voided."""
+    corporate_self_change_refuse(user=user)
     if user.email and user.email.lower() == new_email.lower():
         raise exceptions.SameEmail()
     _profile_changes_void(user=user)

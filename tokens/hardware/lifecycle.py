@@ -254,14 +254,31 @@ def sms_fallback_switch(*, user: User, actor: User, reason: str, ip: str | None)
     from ..services import notice_send
 
     _staff_check(actor=actor, permission=PERM_SMS_FALLBACK)
+    with transaction.atomic():
+        sms_fallback_set(user=user, actor=actor, reason=reason, ip=ip)
+        notice_send(
+            user=user,
+            text=gettext_noop(
+                "Bank Nusantara: from now on your transactions are confirmed with an OTP by "
+                "SMS instead of your token. Not you? Call the bank."
+            ),
+            params={},
+        )
+
+
+def sms_fallback_set(*, user: User, actor: User, reason: str, ip: str | None) -> str:
+    """The core of ``sms_fallback_switch``: under the lock of the user's row the method becomes
+    SMS OTP, audited. Checks no permission and tells nobody: the caller does both (the staff
+    action above, or the approval of a corporate token-replacement request, whose notice says
+    more). Returns the method before. Raises TokenActionRefused."""
     if user.is_staff:
         raise exceptions.TokenActionRefused(gettext("Staff members have no SMS fallback."))
-    if not user.phone:
-        raise exceptions.TokenActionRefused(
-            gettext("The customer has no registered mobile number.")
-        )
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.phone:
+            raise exceptions.TokenActionRefused(
+                gettext("The customer has no registered mobile number.")
+            )
         if locked.confirmation_method == User.ConfirmationMethod.SMS:
             raise exceptions.TokenActionRefused(
                 gettext("The customer already confirms with SMS OTP.")
@@ -277,14 +294,17 @@ def sms_fallback_switch(*, user: User, actor: User, reason: str, ip: str | None)
             reason=reason,
             data={"from": previous, "to": User.ConfirmationMethod.SMS},
         )
-        notice_send(
-            user=user,
-            text=gettext_noop(
-                "Bank Nusantara: from now on your transactions are confirmed with an OTP by "
-                "SMS instead of your token. Not you? Call the bank."
-            ),
-            params={},
-        )
+    return previous
+
+
+TOKEN_ACTIVATED_TEXT = gettext_noop(
+    "Bank Nusantara: your token %(serial)s was activated and now confirms your "
+    "transactions. Not you? Call the bank."
+)
+TOKEN_FALLBACK_ENDED_TEXT = gettext_noop(
+    "Bank Nusantara: your new token %(serial)s was activated and now confirms your "
+    "transactions; codes by SMS are no longer used. Not you? Call the bank."
+)
 
 
 class _ActivationRejected(Exception):
@@ -372,6 +392,12 @@ def _token_activate(*, user: User, birth_date: date, serial: str, code: str, ip)
         user=user, token=token, name=f"Token {token.serial}", confirmed=True
     )
     previous = user.confirmation_method
+    # An SMS fallback ends: the customer held a token before this one and confirmed with SMS
+    # OTP meanwhile (staff switched it on, or a corporate replacement request was approved).
+    fallback_ended = (
+        previous == User.ConfirmationMethod.SMS
+        and HardwareToken.objects.filter(user=user).exclude(pk=token.pk).exists()
+    )
     if previous != User.ConfirmationMethod.HARDWARE_TOKEN:
         User.objects.filter(pk=user.pk).update(
             confirmation_method=User.ConfirmationMethod.HARDWARE_TOKEN
@@ -393,12 +419,19 @@ def _token_activate(*, user: User, birth_date: date, serial: str, code: str, ip)
         ip=ip,
         data={"serial": token.serial, "replaced": [t.serial for t in replaced]},
     )
+    if fallback_ended:
+        account_services.audit_log(
+            action=AuditEvent.Action.SMS_FALLBACK_ENDED,
+            subject=user,
+            actor=user,
+            ip=ip,
+            reason=gettext_noop("token activated"),
+            data={"serial": token.serial},
+        )
+    # One notice either way: it says that SMS OTP ended when it did.
     notice_send(
         user=user,
-        text=gettext_noop(
-            "Bank Nusantara: your token %(serial)s was activated and now confirms your "
-            "transactions. Not you? Call the bank."
-        ),
+        text=TOKEN_FALLBACK_ENDED_TEXT if fallback_ended else TOKEN_ACTIVATED_TEXT,
         params={"serial": token.serial},
     )
     return token

@@ -1,0 +1,330 @@
+"""Corporate requests for staff: the queue, one page per request with its signed form and the
+officer's or supervisor's decision, and the company page's list of requests and audit trail.
+
+Every decision is a POST to one action view that calls one service of ``corporate.services``,
+which checks the permission, the step and the four eyes again (the admin is not the check).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin import (
+    AUDIT_KEYS,
+    AUDIT_REASONS,
+    AUDIT_VALUES,
+    CompanyAdmin,
+    CompanyPartInline,
+    audit_reason_display,
+)
+from accounts.models import AuditEvent, Company
+from accounts.views import client_ip
+from portal.admin import ReadOnlyAdminMixin
+from portal.exceptions import CustomerError
+from portal.formatting import email_masked, phone_masked
+from portal.templatetags.portal import staff_time
+
+from . import selectors, services
+from .forms import StaffMessageForm
+from .models import CorporateRequest
+
+AUDIT_REASONS[services.APPROVED_REASON] = _("a corporate request was approved")
+AUDIT_KEYS.update(
+    {
+        "new_phone": _("New mobile phone"),
+        "new_email": _("New email"),
+        "officer": _("Officer"),
+        "sha256": _("SHA-256"),
+    }
+)
+AUDIT_VALUES.update(
+    {**dict(CorporateRequest.Kind.choices), **dict(CorporateRequest.Reason.choices)}
+)
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """The queue by default: what waits for an officer or a supervisor, oldest first."""
+
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("all", _("All requests"))]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("To process"),
+        }
+        yield from list(super().choices(changelist))[1:]
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.queue().order_by("submitted_at", "pk")
+
+
+def _may_view(user) -> bool:
+    return (
+        user.is_active
+        and user.is_staff
+        and (user.has_perm(services.PERM_VIEW) or user.has_perm(services.PERM_SUPERVISE))
+    )
+
+
+@admin.register(CorporateRequest)
+class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "reference_display",
+        "kind",
+        "company",
+        "user_display",
+        "status",
+        "submitted_display",
+        "officer",
+        "supervisor",
+    ]
+    list_filter = [QueueFilter, "status", "kind"]
+    list_select_related = ["company", "user", "officer", "supervisor"]
+    search_fields = ["=user__user_id", "=company__corporate_id", "=company__cif"]
+    search_help_text = _("User ID (exact, with the Corporate ID), Corporate ID or CIF.")
+    list_per_page = 50
+    show_full_result_count = False
+    actions = None
+
+    def has_module_permission(self, request):
+        return _may_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _may_view(request.user)
+
+    @admin.display(description=_("number"), ordering="pk")
+    def reference_display(self, obj):
+        return obj.reference
+
+    @admin.display(description=_("user"), ordering="user__user_id")
+    def user_display(self, obj):
+        return obj.user.user_id
+
+    @admin.display(description=_("submitted at"), ordering="submitted_at")
+    def submitted_display(self, obj):
+        return staff_time(obj.submitted_at)
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/return/", wrap(self.return_view), name=f"{info}_return"),
+            path("<path:object_id>/reject/", wrap(self.reject_view), name=f"{info}_reject"),
+            path("<path:object_id>/approve/", wrap(self.approve_view), name=f"{info}_approve"),
+            path("<path:object_id>/document/", wrap(self.document_view), name=f"{info}_document"),
+            path(
+                "company/<int:company_id>/audit/",
+                wrap(self.company_audit_view),
+                name=f"{info}_company_audit",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _request(self, request, object_id) -> CorporateRequest:
+        corporate_request = self.get_object(request, object_id)
+        if corporate_request is None:
+            raise Http404
+        if not self.has_view_permission(request, corporate_request):
+            raise PermissionDenied
+        return corporate_request
+
+    def _page(self, request, corporate_request, form, status=200):
+        staff = request.user
+        user = corporate_request.user
+        step = corporate_request.status
+        if step == CorporateRequest.Status.SUBMITTED:
+            may_decide = staff.has_perm(services.PERM_PROCESS)
+        elif step == CorporateRequest.Status.AWAITING_SUPERVISOR:
+            may_decide = (
+                staff.has_perm(services.PERM_SUPERVISE) and staff.pk != corporate_request.officer_id
+            )
+        else:
+            may_decide = False
+        records = services.records_of(user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("%(reference)s: %(kind)s")
+            % {
+                "reference": corporate_request.reference,
+                "kind": corporate_request.get_kind_display(),
+            },
+            "item": corporate_request,
+            "rows": [
+                (_("Company name"), corporate_request.company_name, records["company_name"]),
+                (_("CIF"), corporate_request.cif, records["cif"]),
+                (_("Corporate ID"), corporate_request.corporate_id, records["corporate_id"]),
+                (_("User ID"), corporate_request.typed_user_id, records["user_id"]),
+                (
+                    _("Hard token serial"),
+                    corporate_request.token_serial or "–",
+                    records["token_serial"] or "–",
+                ),
+                (_("Mobile phone"), corporate_request.phone, phone_masked(user.phone)),
+                (_("Email"), corporate_request.email, email_masked(user.email)),
+            ],
+            "form": form,
+            "may_decide": may_decide,
+            "may_view_document": staff.has_perm(services.PERM_PROCESS)
+            or staff.has_perm(services.PERM_SUPERVISE),
+            "own_officer_step": step == CorporateRequest.Status.AWAITING_SUPERVISOR
+            and staff.pk == corporate_request.officer_id,
+            "fallback_ended_at": selectors.fallback_ended_at(corporate_request),
+            "method": user.get_confirmation_method_display(),
+        }
+        return TemplateResponse(
+            request, "admin/corporate/corporaterequest/decide.html", context, status=status
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return self._page(request, self._request(request, object_id), StaffMessageForm())
+
+    def _decide_view(self, request, object_id, *, decide, done):
+        corporate_request = self._request(request, object_id)
+        if request.method != "POST":
+            return redirect(reverse("admin:corporate_corporaterequest_change", args=[object_id]))
+        form = StaffMessageForm(request.POST)
+        if form.is_valid():
+            try:
+                decided = decide(corporate_request, form.cleaned_data["message"])
+            except CustomerError as error:
+                form.add_error(None, forms.ValidationError(str(error), code=error.code))
+            else:
+                messages.success(
+                    request,
+                    done(decided)
+                    % {"reference": decided.reference, "user_id": decided.user.user_id},
+                )
+                return redirect(reverse("admin:corporate_corporaterequest_changelist"))
+        corporate_request.refresh_from_db()
+        return self._page(request, corporate_request, form)
+
+    def return_view(self, request, object_id):
+        return self._decide_view(
+            request,
+            object_id,
+            decide=lambda item, message: services.request_return(
+                corporate_request=item, actor=request.user, message=message, ip=client_ip(request)
+            ),
+            done=lambda item: _("%(reference)s was returned to %(user_id)s for correction."),
+        )
+
+    def reject_view(self, request, object_id):
+        return self._decide_view(
+            request,
+            object_id,
+            decide=lambda item, message: services.request_reject(
+                corporate_request=item, actor=request.user, message=message, ip=client_ip(request)
+            ),
+            done=lambda item: _("%(reference)s was rejected; nothing changed for %(user_id)s."),
+        )
+
+    def approve_view(self, request, object_id):
+        def done(item):
+            if item.status == CorporateRequest.Status.AWAITING_SUPERVISOR:
+                return _(
+                    "%(reference)s is approved by you and now waits for a supervisor other "
+                    "than you (the phone or email changes)."
+                )
+            if item.kind == CorporateRequest.Kind.TOKEN_REPLACEMENT:
+                return _(
+                    "%(reference)s is approved: %(user_id)s now confirms with SMS OTP and was "
+                    "told by SMS and email."
+                )
+            return _("%(reference)s is approved: the change took effect and %(user_id)s was told.")
+
+        return self._decide_view(
+            request,
+            object_id,
+            decide=lambda item, message: services.request_approve(
+                corporate_request=item, actor=request.user, message=message, ip=client_ip(request)
+            ),
+            done=done,
+        )
+
+    def document_view(self, request, object_id):
+        """The signed form, for staff who process requests only: downloaded, never shown
+        inline (``Content-Disposition: attachment``, ``nosniff``), audited."""
+        corporate_request = self._request(request, object_id)
+        try:
+            handle = services.document_open(
+                corporate_request=corporate_request, actor=request.user, ip=client_ip(request)
+            )
+        except CustomerError:
+            raise PermissionDenied from None
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=corporate_request.document_name or corporate_request.document_path,
+            content_type=corporate_request.document_type or "application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    def company_audit_view(self, request, company_id):
+        """The audit trail of a company's users (staff who may read the audit log)."""
+        if not request.user.has_perm("accounts.view_auditevent"):
+            raise PermissionDenied
+        company = get_object_or_404(Company, pk=company_id)
+        events = (
+            AuditEvent.objects.filter(subject__company=company)
+            .select_related("actor", "subject")
+            .order_by("-created_at", "-pk")[:200]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Audit trail of the users of %(company)s") % {"company": company.name},
+            "company": company,
+            "events": [{"event": e, "reason": audit_reason_display(e.reason)} for e in events],
+        }
+        return TemplateResponse(request, "admin/corporate/company_audit.html", context)
+
+
+class CompanyRequestInline(CompanyPartInline):
+    """A company's requests on its admin page, with a link to its users' audit trail."""
+
+    model = CorporateRequest
+    fields = ["reference_link", "kind", "user_display", "status", "submitted_display"]
+    readonly_fields = fields
+    verbose_name = _("request")
+    verbose_name_plural = _("requests (token replacement, phone/email)")
+    template = "admin/corporate/company_requests_inline.html"
+
+    @admin.display(description=_("number"))
+    def reference_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:corporate_corporaterequest_change", args=[obj.pk]),
+            obj.reference,
+        )
+
+    @admin.display(description=_("user"))
+    def user_display(self, obj):
+        return obj.user.login_user_id
+
+    @admin.display(description=_("submitted at"))
+    def submitted_display(self, obj):
+        return staff_time(obj.submitted_at)
+
+
+CompanyAdmin.inlines = [*CompanyAdmin.inlines, CompanyRequestInline]

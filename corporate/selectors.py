@@ -1,0 +1,44 @@
+"""Reads of corporate requests used by pages."""
+
+from django.http import Http404
+
+from tokens.models import HardwareToken
+
+from .models import CorporateRequest
+
+
+def requests_of_company(*, user):
+    """The requests of the user's company, newest first (a company's users see each other's)."""
+    return (
+        CorporateRequest.objects.filter(company_id=user.company_id)
+        .select_related("user")
+        .order_by("-submitted_at", "-pk")
+    )
+
+
+def request_of_company(*, user, pk) -> CorporateRequest:
+    """One request of the user's company; Http404 for another company's (or none)."""
+    found = requests_of_company(user=user).filter(pk=pk).first()
+    if found is None or user.company_id is None:
+        raise Http404
+    return found
+
+
+def fallback_ended_at(corporate_request: CorporateRequest):
+    """When the SMS OTP fallback an approved token replacement gave ended: the activation of
+    a token of the user's after the approval (``token_activate`` switches back and tells the
+    user), else None."""
+    if (
+        corporate_request.kind != CorporateRequest.Kind.TOKEN_REPLACEMENT
+        or corporate_request.status != CorporateRequest.Status.APPROVED
+        or corporate_request.approved_at is None
+    ):
+        return None
+    token = (
+        HardwareToken.objects.filter(
+            user_id=corporate_request.user_id, activated_at__gt=corporate_request.approved_at
+        )
+        .order_by("activated_at")
+        .first()
+    )
+    return token.activated_at if token else None

@@ -1,0 +1,518 @@
+"""Corporate requests (issue 11): a company's user asks the bank to replace a hard token with
+SMS OTP, or to change their phone or email, with a signed form when phone or email change;
+staff process it in the admin (officer; a supervisor who is someone else when phone or email
+change). Every rule is checked here, under the locks it guards, and every step is audited.
+"""
+
+import hashlib
+import os
+import secrets
+import unicodedata
+from pathlib import Path
+
+import filetype
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from accounts import exceptions as account_exceptions
+from accounts import services as account_services
+from accounts.models import AuditEvent, User
+from portal.formatting import email_masked, phone_masked
+from tokens import hardware
+from tokens import services as otp_services
+from tokens.exceptions import TokenActionRefused
+from tokens.hardware.lifecycle import sms_fallback_set
+from tokens.models import HardwareToken
+
+from . import exceptions
+from .models import CorporateRequest
+
+PERM_VIEW = "corporate.view_corporaterequest"
+PERM_PROCESS = "corporate.process_corporaterequest"
+# The supervisor's step reuses the permission of the staff four-eyes change of phone/email.
+PERM_SUPERVISE = account_services.PERM_APPROVE_CHANGE
+# What each staff role may do with corporate requests (migration corporate 0002 holds a
+# frozen copy): a branch officer and a supervisor process them; the supervisor's second
+# approval needs accounts.approve_contact_change, which only supervisors have.
+CORPORATE_ROLE_PERMISSIONS = {
+    "Branch officer": ["view_corporaterequest", "process_corporaterequest"],
+    "Supervisor": ["view_corporaterequest", "process_corporaterequest"],
+}
+# Signed forms: what their bytes may be, and the extension a stored file gets.
+DOCUMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+APPROVED_TOKEN_TEXT = gettext_noop(
+    "Bank Nusantara: your request %(reference)s was approved. Until your new token is "
+    "activated, you confirm transactions with an OTP sent by SMS to %(phone)s: you can "
+    "transact again. Not you? Call the bank."
+)
+APPROVED_CONTACT_TEXT = gettext_noop(
+    "Bank Nusantara: your request %(reference)s was approved and your mobile number or email "
+    "was changed as you asked. Not you? Call the bank."
+)
+# The reason the system writes on the changes an approval makes (shown to staff in their
+# language through accounts.admin.AUDIT_REASONS, extended by corporate.admin).
+APPROVED_REASON = "corporate request approved"
+RETURNED_TEXT = gettext_noop(
+    "Bank Nusantara: your request %(reference)s needs a correction. See Request status in "
+    "Internet Banking."
+)
+REJECTED_TEXT = gettext_noop(
+    "Bank Nusantara: your request %(reference)s was rejected. See Request status in Internet "
+    "Banking for the reason."
+)
+
+
+def corporate_roles_grant() -> None:
+    """Give the staff roles their corporate permissions (idempotent; adds, never removes).
+
+    Migration 0002 does this on ``migrate``; call it again after
+    ``accounts.services.staff_create`` on a database whose groups were flushed.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    for group_name, codenames in CORPORATE_ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="corporate", codename__in=codenames)
+        )
+
+
+# --- What the bank knows (the form's prefill and the checks) ---------------------------------
+
+
+def token_of(user: User) -> HardwareToken | None:
+    """The hard token the user holds or last held (not one replaced since or still in stock)."""
+    return (
+        HardwareToken.objects.filter(user=user)
+        .exclude(state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK])
+        .order_by("-assigned_at", "-pk")
+        .first()
+    )
+
+
+def records_of(user: User) -> dict:
+    """The bank's records of a corporate user, as the form's fields name them."""
+    company = user.company
+    token = token_of(user)
+    return {
+        "company_name": company.name,
+        "cif": company.cif,
+        "corporate_id": company.corporate_id,
+        "user_id": user.login_user_id,
+        "token_serial": token.serial if token else "",
+        "phone": user.phone,
+        "email": user.email,
+    }
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal as people write names: case, runs of spaces and full-width forms aside."""
+
+    def norm(text):
+        return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+
+    return norm(a) == norm(b)
+
+
+def _typed_check(*, user: User, kind: str, data: dict) -> dict:
+    """Check what the user typed against the bank's records; collect every mismatch (raised
+    together as RequestRefused). Returns the fields to store: the typed values, and the new
+    phone/email where they differ from the records."""
+    company = user.company
+    errors = []
+    if not _same_text(data["company_name"], company.name):
+        errors.append(exceptions.CompanyNameMismatch())
+    if data["cif"].strip().upper() != company.cif.upper():
+        errors.append(exceptions.CifMismatch())
+    if data["corporate_id"].strip().upper() != company.corporate_id:
+        errors.append(exceptions.CorporateIdMismatch())
+    if data["user_id"].strip().casefold() != user.login_user_id.casefold():
+        errors.append(exceptions.UserIdMismatch())
+    fields = {
+        "company_name": data["company_name"].strip(),
+        "cif": data["cif"].strip(),
+        "corporate_id": data["corporate_id"].strip(),
+        "typed_user_id": data["user_id"].strip(),
+        "phone": data["phone"],
+        "email": data["email"].strip(),
+        "token_serial": "",
+        "reason": "",
+    }
+    if kind == CorporateRequest.Kind.TOKEN_REPLACEMENT:
+        serial = hardware.serial_normalise(data.get("token_serial"))
+        token = token_of(user)
+        if token is None or not serial or token.serial != serial:
+            errors.append(exceptions.SerialMismatch())
+        fields["token_serial"], fields["reason"] = serial, data["reason"]
+    phone, email = data["phone"], data["email"].strip()
+    fields["new_phone"] = "" if user.phone and str(user.phone) == str(phone) else phone
+    fields["new_email"] = "" if user.email and user.email.lower() == email.lower() else email
+    if fields["new_phone"]:
+        number = phonenumbers.parse(str(phone), "ID")
+        if phonenumbers.number_type(number) not in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        ):
+            errors.append(exceptions.PhoneNotMobile())
+    if kind == CorporateRequest.Kind.CONTACT_CHANGE and not (
+        fields["new_phone"] or fields["new_email"]
+    ):
+        errors.append(exceptions.NothingChanged())
+    if errors:
+        raise exceptions.RequestRefused(errors)
+    return fields
+
+
+# --- The signed form ----------------------------------------------------------------------------
+
+
+def document_check(document) -> str:
+    """The content type of an uploaded signed form, decided by its bytes (``filetype``), never
+    by its name or what the browser said: PDF, JPG or PNG, not empty, at most
+    ``CORPORATE_UPLOAD_MAX_BYTES``. Raises DocumentEmpty, DocumentTooLarge or
+    DocumentWrongType."""
+    limit = settings.CORPORATE_UPLOAD_MAX_BYTES
+    if not document.size:
+        raise exceptions.DocumentEmpty()
+    if document.size > limit:
+        raise exceptions.DocumentTooLarge(max=f"{limit / (1024 * 1024):g}")
+    document.seek(0)
+    head = document.read(8192)
+    document.seek(0)
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in DOCUMENT_TYPES:
+        raise exceptions.DocumentWrongType()
+    return kind.mime
+
+
+def _document_store(document) -> dict:
+    """Check the form and write it under ``CORPORATE_UPLOAD_DIR`` by a random name (readable
+    by the portal only); returns the request's document fields."""
+    mime = document_check(document)
+    folder = Path(settings.CORPORATE_UPLOAD_DIR)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = secrets.token_hex(16) + DOCUMENT_TYPES[mime]
+    digest, size = hashlib.sha256(), 0
+    descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        for chunk in document.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    if size > settings.CORPORATE_UPLOAD_MAX_BYTES:  # the size the browser announced lied
+        (folder / name).unlink(missing_ok=True)
+        raise exceptions.DocumentTooLarge(
+            max=f"{settings.CORPORATE_UPLOAD_MAX_BYTES / (1024 * 1024):g}"
+        )
+    return {
+        "document_path": name,
+        "document_name": Path(document.name or "").name[:200],
+        "document_type": mime,
+        "document_size": size,
+        "document_sha256": digest.hexdigest(),
+    }
+
+
+def document_file(corporate_request: CorporateRequest) -> Path:
+    return Path(settings.CORPORATE_UPLOAD_DIR) / corporate_request.document_path
+
+
+def document_open(*, corporate_request: CorporateRequest, actor: User, ip: str | None = None):
+    """Open a request's signed form for a member of staff who processes requests (the officer
+    or supervisor permission), audited as CORPORATE_DOCUMENT_VIEWED. Returns a binary file."""
+    _staff_check(actor=actor, user=corporate_request.user)
+    if not (actor.has_perm(PERM_PROCESS) or actor.has_perm(PERM_SUPERVISE)):
+        raise account_exceptions.NotPermitted()
+    if not corporate_request.document_path:
+        raise FileNotFoundError
+    handle = open(document_file(corporate_request), "rb")  # noqa: SIM115 (the response closes it)
+    account_services.audit_log(
+        action=AuditEvent.Action.CORPORATE_DOCUMENT_VIEWED,
+        subject=corporate_request.user,
+        actor=actor,
+        ip=ip,
+        data={"request": corporate_request.pk, "sha256": corporate_request.document_sha256},
+    )
+    return handle
+
+
+# --- The company's user ---------------------------------------------------------------------
+
+
+def _audit_data(corporate_request: CorporateRequest) -> dict:
+    data = {"request": corporate_request.pk, "kind": corporate_request.kind}
+    if corporate_request.new_phone:
+        data["new_phone"] = phone_masked(corporate_request.new_phone)
+    if corporate_request.new_email:
+        data["new_email"] = email_masked(corporate_request.new_email)
+    if corporate_request.reason:
+        data["reason"] = corporate_request.reason
+    return data
+
+
+def _fields_apply(*, user: User, kind: str, data: dict, document, previous=None) -> dict:
+    """The typed fields checked, and the signed form checked and stored when one is needed
+    (a correction may keep the form it attached before)."""
+    fields = _typed_check(user=user, kind=kind, data=data)
+    changes = bool(fields["new_phone"] or fields["new_email"])
+    if document is not None:
+        fields.update(_document_store(document))
+    elif changes and not (previous is not None and previous.document_path):
+        raise exceptions.RequestRefused([exceptions.DocumentRequired()])
+    return fields
+
+
+@transaction.atomic
+def request_submit(
+    *, user: User, kind: str, data: dict, document=None, ip: str | None = None
+) -> CorporateRequest:
+    """A company's user submits a request (the bank's form): the fields must match the bank's
+    records (the serial the user's token), a signed form is attached when the phone or email
+    typed differ from the records, and a user has one open request of a kind at a time.
+
+    Needs no token: a user whose token died logs in with the password and files this. Under
+    the lock of the user's row (with a database constraint behind it). Audited.
+    """
+    if user.company_id is None or user.is_staff:
+        raise exceptions.NotCorporate()
+    user = User.objects.select_for_update().select_related("company").get(pk=user.pk)
+    open_request = CorporateRequest.objects.open().filter(user=user, kind=kind).first()
+    if open_request is not None:
+        raise exceptions.OpenRequestExists(corporate_request=open_request)
+    if kind == CorporateRequest.Kind.TOKEN_REPLACEMENT and (
+        user.confirmation_method == User.ConfirmationMethod.SMS
+    ):
+        raise exceptions.AlreadySms()
+    fields = _fields_apply(user=user, kind=kind, data=data, document=document)
+    corporate_request = CorporateRequest(kind=kind, user=user, company=user.company, **fields)
+    corporate_request.full_clean()
+    corporate_request.save()
+    account_services.audit_log(
+        action=AuditEvent.Action.CORPORATE_REQUEST_SUBMITTED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        data=_audit_data(corporate_request),
+    )
+    return corporate_request
+
+
+@transaction.atomic
+def request_resubmit(
+    *,
+    corporate_request: CorporateRequest,
+    user: User,
+    data: dict,
+    document=None,
+    ip: str | None = None,
+) -> CorporateRequest:
+    """The user corrects a request staff returned ("Perlu perbaikan") and submits it again:
+    the same checks as a new one; a signed form attached before is kept unless a new one is
+    attached. Only the request's own user, only while it needs correction. Audited."""
+    user = User.objects.select_for_update().select_related("company").get(pk=user.pk)
+    locked = CorporateRequest.objects.select_for_update().get(pk=corporate_request.pk)
+    if locked.user_id != user.pk or locked.status != CorporateRequest.Status.NEEDS_CORRECTION:
+        raise exceptions.NotCorrectable()
+    fields = _fields_apply(
+        user=user, kind=locked.kind, data=data, document=document, previous=locked
+    )
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.status, locked.resubmitted_at = CorporateRequest.Status.SUBMITTED, timezone.now()
+    locked.full_clean()
+    locked.save()
+    account_services.audit_log(
+        action=AuditEvent.Action.CORPORATE_REQUEST_RESUBMITTED,
+        subject=user,
+        actor=user,
+        ip=ip,
+        data=_audit_data(locked),
+    )
+    return locked
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+
+def _staff_check(*, actor: User, user: User) -> None:
+    if actor is None or not (actor.is_active and actor.is_staff):
+        raise account_exceptions.NotPermitted()
+    if actor.pk == user.pk:
+        raise account_exceptions.OwnRecord()
+
+
+def _locked(corporate_request: CorporateRequest) -> CorporateRequest:
+    """The user's row, then the request's: the order every change of a phone or email locks."""
+    User.objects.select_for_update().only("pk").get(pk=corporate_request.user_id)
+    return (
+        CorporateRequest.objects.select_for_update()
+        .select_related("user", "company")
+        .get(pk=corporate_request.pk)
+    )
+
+
+def _step_permission(*, locked: CorporateRequest, actor: User) -> None:
+    """Who may act on a request in its current step: the officer step (submitted) needs
+    PERM_PROCESS, the supervisor step PERM_SUPERVISE."""
+    _staff_check(actor=actor, user=locked.user)
+    if locked.status == CorporateRequest.Status.SUBMITTED:
+        needed = PERM_PROCESS
+    elif locked.status == CorporateRequest.Status.AWAITING_SUPERVISOR:
+        needed = PERM_SUPERVISE
+    else:
+        raise exceptions.RequestNotInStep()
+    if not actor.has_perm(needed):
+        raise account_exceptions.NotPermitted()
+
+
+@transaction.atomic
+def request_return(
+    *, corporate_request: CorporateRequest, actor: User, message: str, ip: str | None = None
+) -> CorporateRequest:
+    """Staff ask the user to correct the request, with a message the user reads; the officer
+    step starts again when it is resubmitted. Audited; the user is told."""
+    if not message.strip():
+        raise account_exceptions.ReasonRequired()
+    locked = _locked(corporate_request)
+    _step_permission(locked=locked, actor=actor)
+    locked.status, locked.staff_message = CorporateRequest.Status.NEEDS_CORRECTION, message.strip()
+    locked.returned_by, locked.returned_at = actor, timezone.now()
+    locked.officer, locked.officer_at = None, None
+    locked.save()
+    account_services.audit_log(
+        action=AuditEvent.Action.CORPORATE_REQUEST_RETURNED,
+        subject=locked.user,
+        actor=actor,
+        ip=ip,
+        reason=locked.staff_message,
+        data=_audit_data(locked),
+    )
+    otp_services.notice_send(
+        user=locked.user, text=RETURNED_TEXT, params={"reference": locked.reference}
+    )
+    return locked
+
+
+@transaction.atomic
+def request_reject(
+    *, corporate_request: CorporateRequest, actor: User, message: str, ip: str | None = None
+) -> CorporateRequest:
+    """Staff reject the request with a reason the user reads; nothing changes for the user.
+    Audited; the user is told."""
+    if not message.strip():
+        raise account_exceptions.ReasonRequired()
+    locked = _locked(corporate_request)
+    _step_permission(locked=locked, actor=actor)
+    locked.status, locked.staff_message = CorporateRequest.Status.REJECTED, message.strip()
+    locked.rejected_by, locked.rejected_at = actor, timezone.now()
+    locked.save()
+    account_services.audit_log(
+        action=AuditEvent.Action.CORPORATE_REQUEST_REJECTED,
+        subject=locked.user,
+        actor=actor,
+        ip=ip,
+        reason=locked.staff_message,
+        data=_audit_data(locked),
+    )
+    otp_services.notice_send(
+        user=locked.user, text=REJECTED_TEXT, params={"reference": locked.reference}
+    )
+    return locked
+
+
+@transaction.atomic
+def request_approve(
+    *, corporate_request: CorporateRequest, actor: User, message: str = "", ip: str | None = None
+) -> CorporateRequest:
+    """Approve the request in its current step.
+
+    Officer step (``PERM_PROCESS``): a request that changes the phone or email then waits for
+    a supervisor; one that does not takes effect now. Supervisor step (``PERM_SUPERVISE``,
+    someone other than the officer; the database refuses the same person too): it takes
+    effect. Taking effect is one transaction (``_request_complete``); if any part fails,
+    nothing of it happened. Audited.
+    """
+    locked = _locked(corporate_request)
+    _step_permission(locked=locked, actor=actor)
+    now = timezone.now()
+    if message.strip():
+        locked.staff_message = message.strip()
+    if locked.status == CorporateRequest.Status.SUBMITTED:
+        locked.officer, locked.officer_at = actor, now
+        account_services.audit_log(
+            action=AuditEvent.Action.CORPORATE_REQUEST_APPROVED,
+            subject=locked.user,
+            actor=actor,
+            ip=ip,
+            reason=message.strip(),
+            data=_audit_data(locked),
+        )
+        if locked.changes_contact:
+            locked.status = CorporateRequest.Status.AWAITING_SUPERVISOR
+            locked.save()
+            return locked
+    else:
+        if actor.pk == locked.officer_id:
+            raise exceptions.SupervisorMustDiffer()
+        locked.supervisor, locked.supervisor_at = actor, now
+        account_services.audit_log(
+            action=AuditEvent.Action.CORPORATE_REQUEST_SUPERVISED,
+            subject=locked.user,
+            actor=actor,
+            ip=ip,
+            reason=message.strip(),
+            data={**_audit_data(locked), "officer": locked.officer.user_id},
+        )
+    _request_complete(locked=locked, actor=actor, ip=ip)
+    return locked
+
+
+def _request_complete(*, locked: CorporateRequest, actor: User, ip: str | None) -> None:
+    """The approved request takes effect, inside the approval's transaction: the phone and
+    email change where they differ (through the services every change goes through, audited),
+    the old token is marked with the reason and the user moves to SMS OTP (token
+    replacement), the request is approved, and the user is told by SMS and email.
+
+    The notices are rows written here (``notice_send``) and sent by Celery after commit: if
+    writing them fails, the whole approval rolls back (nothing half-done); a delivery that
+    fails later leaves the approval in place and its failure on record.
+    """
+    user = locked.user
+    reason = APPROVED_REASON
+    data = {"request": locked.pk}
+    try:
+        if locked.new_phone:
+            otp_services.phone_number_change(
+                user=user, new_phone=locked.new_phone, actor=actor, reason=reason, ip=ip, data=data
+            )
+        if locked.new_email:
+            account_services.email_address_set(
+                user=user, new_email=locked.new_email, actor=actor, reason=reason, ip=ip, data=data
+            )
+        if locked.kind == CorporateRequest.Kind.TOKEN_REPLACEMENT:
+            token = HardwareToken.objects.filter(user=user, serial=locked.token_serial).first()
+            if token is not None and token.state in hardware.HELD_STATES:
+                hardware.token_state_change(
+                    token=token, state=locked.reason, actor=actor, reason=reason, ip=ip
+                )
+            locked.old_token_state = locked.reason
+            user.refresh_from_db(fields=["confirmation_method", "phone"])
+            if user.confirmation_method != User.ConfirmationMethod.SMS:
+                sms_fallback_set(user=user, actor=actor, reason=reason, ip=ip)
+    except account_exceptions.PhoneNotAvailable:
+        raise account_exceptions.PhoneInUse() from None
+    except (account_exceptions.SameEmail, TokenActionRefused) as error:
+        raise exceptions.ApprovalRefused(detail=str(error)) from None
+    locked.status, locked.approved_at = CorporateRequest.Status.APPROVED, timezone.now()
+    locked.full_clean()
+    locked.save()
+    user.refresh_from_db(fields=["phone", "email", "confirmation_method"])
+    if locked.kind == CorporateRequest.Kind.TOKEN_REPLACEMENT:
+        text, params = APPROVED_TOKEN_TEXT, {"phone": phone_masked(user.phone)}
+    else:
+        text, params = APPROVED_CONTACT_TEXT, {}
+    otp_services.notice_send(user=user, text=text, params={**params, "reference": locked.reference})
