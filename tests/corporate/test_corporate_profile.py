@@ -1,0 +1,62 @@
+"""Profil Saya of a corporate user: company, Corporate ID, User ID, phone, email, token and
+method, with links to the requests; the retail self-service change of phone or email (OTP
+only) is neither offered nor allowed to them (refused in the service)."""
+
+import pytest
+
+from accounts import exceptions as account_exceptions
+from accounts import services as account_services
+from accounts.models import ProfileChange
+from tests.corporate.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+REFUSED = (
+    "Pengguna corporate mengubah nomor ponsel atau e-mail melalui pengajuan bertanda tangan ke "
+    "bank: Profil Saya, lalu Ajukan perubahan ponsel/email."
+)
+
+
+def test_corporate_profile_shows_company_token_and_request_links(andi):
+    page = login(andi).get("/profil/").content.decode()
+    for text in (
+        "PT Maju Bersama",
+        "MAJUBERSAMA",
+        "andi",
+        "CT10000001",
+        "Aktif",
+        "Hard token",
+        "Aktivasi Token",
+        "Ajukan penggantian token",
+        "Ajukan perubahan ponsel/email",
+        "Status pengajuan",
+    ):
+        assert text in page, text
+    assert 'href="/corporate/pengajuan/baru/token/"' in page
+    assert 'href="/corporate/pengajuan/baru/kontak/"' in page
+    assert 'href="/corporate/pengajuan/"' in page
+    # The retail OTP change is not offered.
+    assert 'href="/profil/phone/"' not in page and 'href="/profil/email/"' not in page
+
+
+def test_retail_profile_unchanged(customer_client):
+    page = customer_client.get("/profil/").content.decode()
+    assert 'href="/profil/phone/"' in page and "Ajukan penggantian token" not in page
+
+
+def test_the_service_refuses_the_retail_change_to_corporate_users(andi):
+    with pytest.raises(account_exceptions.ProfileChangeError) as refused:
+        account_services.phone_change_create(user=andi, new_phone="+6281399990000")
+    assert str(refused.value) == REFUSED
+    with pytest.raises(account_exceptions.ProfileChangeError):
+        account_services.email_change_create(user=andi, new_email="baru@example.co.id")
+    assert not ProfileChange.objects.exists()
+
+
+def test_the_retail_change_page_says_so(andi):
+    client = login(andi)
+    response = client.post("/profil/phone/", {"new_phone": "081399990000"})
+    assert response.status_code == 200 and REFUSED in response.content.decode()
+    response = client.post("/profil/email/", {"new_email": "baru@example.co.id"})
+    assert REFUSED in response.content.decode()
+    assert not ProfileChange.objects.exists()
