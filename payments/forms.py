@@ -7,10 +7,12 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from portal.formatting import rupiah
 from portal.forms import DayField
 
-from .models import BankAccount, Payee
+from .models import BankAccount, Payee, Transfer
+from .selectors import customer_accounts
 
 OTHER = "other"
 
@@ -85,11 +87,12 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        accounts = list(BankAccount.objects.filter(owner=user))
+        own = customer_accounts(user=user)  # a corporate user's are the company's
+        accounts = list(own)
         payees = list(
             Payee.objects.filter(owner=user, status=Payee.Status.ACTIVE).select_related("account")
         )
-        self.fields["source"].queryset = BankAccount.objects.filter(owner=user)
+        self.fields["source"].queryset = own
         # Each source with its balance, so the customer sees which one can pay.
         self.fields["source"].label_from_instance = lambda a: (
             f"{a.number} ({a.get_product_display()}) · {rupiah(a.balance)}"
@@ -99,7 +102,7 @@ class TransferForm(forms.Form):
         self.fields["destination"].choices = [
             ("", _("— choose —")),
             (
-                _("My accounts"),
+                _("Company accounts") if user.company_id else _("My accounts"),
                 [(a.number, f"{a.number} ({a.get_product_display()})") for a in accounts],
             ),
             (
@@ -155,9 +158,7 @@ class StatementRangeForm(forms.Form):
         "too_long": _(
             "A statement shows at most %(days)s days at a time; choose a shorter period."
         ),
-        "too_old": _(
-            "Statements go back %(days)s days: choose a start date from %(earliest)s on."
-        ),
+        "too_old": _("Statements go back %(days)s days: choose a start date from %(earliest)s on."),
         "future": _("The period cannot end after today (%(today)s)."),
     }
 
@@ -203,8 +204,10 @@ class StatementRangeForm(forms.Form):
                 },
             )
         if end is None:
-            end = self.today if start is None else min(
-                start + timedelta(days=self.max_days - 1), self.today
+            end = (
+                self.today
+                if start is None
+                else min(start + timedelta(days=self.max_days - 1), self.today)
             )
         if start is None:
             start = max(end - timedelta(days=self.max_days - 1), self.earliest)
@@ -217,3 +220,43 @@ class StatementRangeForm(forms.Form):
             )
         cleaned["start"], cleaned["end"] = start, end
         return cleaned
+
+
+class CorporatePaymentFilterForm(forms.Form):
+    """ "Daftar Pembayaran" filters: status, a period of days (DD/MM/YYYY, WIB), the maker.
+    Every field may be left empty (then it does not filter)."""
+
+    error_messages = {"reversed": _("The start date is after the end date.")}
+
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    start = DayField(label=_("From date"), required=False)
+    end = DayField(label=_("To date"), required=False)
+    maker = forms.ModelChoiceField(label=_("Maker"), queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, company_id, **kwargs):
+        super().__init__(*args, **kwargs)
+        shown = [status for status in Transfer.Status if status != Transfer.Status.DRAFT]
+        self.fields["status"].choices = [("", _("All"))] + [(s.value, s.label) for s in shown]
+        self.fields["maker"].queryset = User.objects.filter(company_id=company_id).order_by(
+            "full_name"
+        )
+        self.fields["maker"].empty_label = _("All")
+        self.fields["maker"].label_from_instance = lambda user: user.full_name
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError(self.error_messages["reversed"], code="reversed")
+        return cleaned
+
+
+class CorporatePaymentRejectForm(forms.Form):
+    """ "Tolak": the approver says why; the maker reads it on the payment."""
+
+    reason = forms.CharField(
+        label=_("Reason for rejection"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write why you reject this payment.")},
+    )

@@ -51,6 +51,14 @@ class BankAccount(models.Model):
     def __str__(self):
         return self.number
 
+    @property
+    def holder_name(self):
+        """Whom the account is for, as the other side reads it: a company's account is the
+        company's (its first user only owns it in the database)."""
+        if self.company_id is not None:
+            return self.company.name
+        return self.owner.full_name
+
 
 class Payee(models.Model):
     """A saved destination; it becomes usable only after the customer confirms it with an OTP."""
@@ -192,6 +200,7 @@ class Transfer(models.Model):
         "insufficient_funds": _("The balance was not enough."),
         "transfer_limit": _("The amount was above the limit per transfer."),
         "daily_limit": _("The amount was above your daily transfer limit."),
+        "company_daily_limit": _("The amount was above your company's daily payment limit."),
         "currency_mismatch": _("The accounts hold different currencies."),
         "currency_not_supported": _("Internet Banking transfers are in Rupiah only."),
     }

@@ -35,14 +35,28 @@ def customer_accounts(*, user: User) -> QuerySet[BankAccount]:
 
 def entries_with_transfer(queryset: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
     """Ledger legs with what a statement line shows of them in the same query: the transfer's
-    reference and description and both sides' account and holder (the counterparty)."""
+    reference and description and both sides' account and holder (the counterparty): a
+    company's account is named by the company, not by the user who owns it in the database."""
     return queryset.select_related(
-        "transfer__source__owner", "transfer__destination__owner"
+        "transfer__source__owner",
+        "transfer__destination__owner",
+        "transfer__source__company",
+        "transfer__destination__company",
     ).only(
-        "account_id", "amount", "balance_after", "created_at",
-        "transfer__reference", "transfer__description",
-        "transfer__source__number", "transfer__source__owner__full_name",
-        "transfer__destination__number", "transfer__destination__owner__full_name",
+        "account_id",
+        "amount",
+        "balance_after",
+        "created_at",
+        "transfer__reference",
+        "transfer__description",
+        "transfer__source__number",
+        "transfer__source__company_id",
+        "transfer__source__owner__full_name",
+        "transfer__source__company__name",
+        "transfer__destination__number",
+        "transfer__destination__company_id",
+        "transfer__destination__owner__full_name",
+        "transfer__destination__company__name",
     )
 
 
@@ -84,7 +98,7 @@ def movement_from_entry(entry: LedgerEntry) -> Movement:
         created_at=timezone.localtime(entry.created_at),
         reference=transfer.reference,
         description=transfer.description,
-        counterparty_name=other.owner.full_name,
+        counterparty_name=other.holder_name,
         counterparty_number=other.number,
         amount=entry.amount,
         balance_after=entry.balance_after,
@@ -106,14 +120,18 @@ def balance_at(*, account: BankAccount, moment: datetime) -> Decimal:
     any leg after it either, the balance the account has now (nothing moved since)."""
     legs = LedgerEntry.objects.filter(account=account)
     before = (
-        legs.filter(created_at__lt=moment).order_by(*NEWEST_FIRST)
-        .values_list("balance_after", flat=True).first()
+        legs.filter(created_at__lt=moment)
+        .order_by(*NEWEST_FIRST)
+        .values_list("balance_after", flat=True)
+        .first()
     )
     if before is not None:
         return before
     after = (
-        legs.filter(created_at__gte=moment).order_by(*OLDEST_FIRST)
-        .values_list("balance_after", "amount").first()
+        legs.filter(created_at__gte=moment)
+        .order_by(*OLDEST_FIRST)
+        .values_list("balance_after", "amount")
+        .first()
     )
     if after is not None:
         return after[0] - after[1]
@@ -181,3 +199,29 @@ def account_number_held(*, user, number: str) -> bool:
     if user is None or not number:
         return False
     return BankAccount.objects.filter(owner=user, number=number).exists()
+
+
+def company_payments(
+    *, user: User, status: str = "", start: date | None = None, end: date | None = None, maker=None
+):
+    """ "Daftar Pembayaran": every payment of the user's company, whoever of its users made it,
+    newest first, filtered by status, whole days ``start``..``end`` (WIB) and maker. Drafts
+    (not started) are their maker's alone and listed nowhere."""
+    from .models import Transfer
+
+    payments = (
+        Transfer.objects.started()
+        .of_company(user.company_id)
+        .select_related(
+            "initiated_by", "approved_by", "source", "destination__owner", "destination__company"
+        )
+    )
+    if status:
+        payments = payments.filter(status=status)
+    if start:
+        payments = payments.filter(created_at__gte=day_start(start))
+    if end:
+        payments = payments.filter(created_at__lt=day_start(end + timedelta(days=1)))
+    if maker is not None:
+        payments = payments.filter(initiated_by=maker)
+    return payments

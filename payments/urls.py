@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import statement_views, views
+from . import corporate_views, statement_views, views
 
 app_name = "payments"
 urlpatterns = [
@@ -17,6 +17,34 @@ urlpatterns = [
         "transfers/<slug:reference>/cancel/",
         views.TransferCancelView.as_view(),
         name="transfer-cancel",
+    ),
+    # Corporate payments (payments/corporate_views.py)
+    path("payments/", corporate_views.PaymentListView.as_view(), name="payment-list"),
+    path("payments/new/", corporate_views.PaymentCreateView.as_view(), name="payment-create"),
+    path(
+        "payments/<slug:reference>/",
+        corporate_views.PaymentDetailView.as_view(),
+        name="payment-detail",
+    ),
+    path(
+        "payments/<slug:reference>/confirm/",
+        corporate_views.PaymentConfirmView.as_view(),
+        name="payment-confirm",
+    ),
+    path(
+        "payments/<slug:reference>/otp/",
+        corporate_views.PaymentOtpView.as_view(),
+        name="payment-otp",
+    ),
+    path(
+        "payments/<slug:reference>/cancel/",
+        corporate_views.PaymentCancelView.as_view(),
+        name="payment-cancel",
+    ),
+    path(
+        "payments/<slug:reference>/reject/",
+        corporate_views.PaymentRejectView.as_view(),
+        name="payment-reject",
     ),
     path("payees/", views.PayeeListView.as_view(), name="payee-list"),
     path("payees/new/", views.PayeeCreateView.as_view(), name="payee-create"),

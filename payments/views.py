@@ -21,6 +21,11 @@ class TransferCreateView(LoginRequiredMixin, FormView):
     form_class = TransferForm
     template_name = "payments/transfer_form.html"
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.company_id is not None:
+            return redirect("payments:payment-create")  # the corporate payment
+        return super().dispatch(request, *args, **kwargs)
+
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
@@ -44,10 +49,11 @@ class TransferActionMixin:
     def get_action(self):
         return get_object_or_404(
             Transfer.objects.select_related(
-                "initiated_by", "source", "destination__owner", "challenge"
+                "initiated_by", "source", "destination__owner", "destination__company", "challenge"
             ),
             reference=self.kwargs["reference"],
             initiated_by=self.request.user,
+            source__company__isnull=True,  # a corporate payment has its own pages
         )
 
     def get_confirm_url(self, action):
@@ -94,9 +100,9 @@ class TransferDetailView(LoginRequiredMixin, DetailView):
     slug_field = slug_url_kwarg = "reference"
 
     def get_queryset(self):
-        return Transfer.objects.filter(initiated_by=self.request.user).select_related(
-            "initiated_by", "source", "destination__owner"
-        )
+        return Transfer.objects.filter(
+            initiated_by=self.request.user, source__company__isnull=True
+        ).select_related("initiated_by", "source", "destination__owner", "destination__company")
 
     def get_object(self, queryset=None):
         transfer = super().get_object(queryset)
@@ -157,8 +163,8 @@ class TransferListView(LoginRequiredMixin, ListView):
         services.transfers_expire(user=self.request.user)
         return (
             Transfer.objects.started()
-            .filter(initiated_by=self.request.user)
-            .select_related("source", "destination__owner")
+            .filter(initiated_by=self.request.user, source__company__isnull=True)
+            .select_related("source", "destination__owner", "destination__company")
         )
 
 
@@ -168,7 +174,7 @@ class PayeeListView(LoginRequiredMixin, ListView):
     def get_queryset(self):
         return Payee.objects.filter(
             owner=self.request.user, status=Payee.Status.ACTIVE
-        ).select_related("account__owner")
+        ).select_related("account__owner", "account__company")
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -192,7 +198,9 @@ class PayeeCreateView(LoginRequiredMixin, FormView):
 class PayeeActionMixin:
     def get_action(self):
         return get_object_or_404(
-            Payee.objects.select_related("owner", "account__owner", "challenge"),
+            Payee.objects.select_related(
+                "owner", "account__owner", "account__company", "challenge"
+            ),
             pk=self.kwargs["pk"],
             owner=self.request.user,
         )
@@ -235,7 +243,7 @@ class SavedPayeeMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.payee = get_object_or_404(
-            Payee.objects.select_related("account__owner"),
+            Payee.objects.select_related("account__owner", "account__company"),
             pk=self.kwargs["pk"],
             owner=request.user,
             status=Payee.Status.ACTIVE,
