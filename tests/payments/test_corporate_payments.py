@@ -1,6 +1,7 @@
 """Corporate payments (issue 11): maker/approver, each step bound to its own OTP, the company's
 limits, expiry, cancel and reject, all enforced in the service."""
 
+import base64
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -353,3 +354,42 @@ def test_five_wrong_codes_block_a_corporate_user_and_staff_unblock_restores(corp
         services.corporate_payment_challenge_issue(payment=fresh(payment), user=rudi)
     account_services.access_unblock(user=User.objects.get(pk=rudi.pk), reason="ID checked")
     assert approver_confirms(payment, rudi).status == Transfer.Status.COMPLETED
+
+
+def test_demo_company_has_a_working_and_a_dead_token(db, settings, capsys):
+    """demo_data: PT Maju Bersama requires approval; andi's token DEMO0000002 confirms with
+    codes from its printed seed, rudi's DEMO0000003 is active but no printed code fits it."""
+    import pyotp
+    from django.core.management import call_command
+
+    from payments.management.commands.demo_data import DEMO_CORPORATE_TOKENS
+    from tokens import selectors as otp_selectors
+    from tokens.models import HardwareToken
+
+    settings.DEBUG = True
+    call_command("demo_data")
+    call_command("demo_data")  # idempotent
+    out = capsys.readouterr().out
+    company = Company.objects.get(corporate_id="MAJUBERSAMA")
+    assert company.requires_approval
+    andi = User.objects.get(user_id="MAJUBERSAMA:andi")
+    rudi = User.objects.get(user_id="MAJUBERSAMA:rudi")
+    for user, serial in ((andi, "DEMO0000002"), (rudi, "DEMO0000003")):
+        token = HardwareToken.objects.get(serial=serial)
+        assert (token.user, token.state) == (user, HardwareToken.State.ACTIVE)
+        assert user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN
+        assert otp_selectors.confirmation_channel(user=user) == Challenge.Channel.HARDWARE_TOKEN
+    seed_hex = DEMO_CORPORATE_TOKENS[0]["seed_hex"]
+    assert f"oathtool --totp -s 30s {seed_hex}" in out
+    assert "DEMO0000003 (active) for MAJUBERSAMA:rudi: dead" in out
+    # andi makes a payment with his token; it waits for a second user.
+    code = pyotp.TOTP(base64.b32encode(bytes.fromhex(seed_hex)).decode()).now()
+    payment = services.corporate_payment_create(
+        user=andi,
+        source=BankAccount.objects.get(number="2001000018"),
+        destination=BankAccount.objects.get(number="1002000017"),
+        amount=Decimal("1000000"),
+        description="",
+    )
+    done = services.corporate_payment_confirm(payment=fresh(payment), user=andi, code=code)
+    assert done.status == Transfer.Status.WAITING_APPROVAL

@@ -1,5 +1,6 @@
 """Demo customers for local use (``make run``). Refused outside DEBUG: these passwords are public."""
 
+import secrets
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from accounts import services as account_services
 from accounts.models import Company, User, corporate_user_id
 from payments.models import BankAccount, LedgerEntry, Transfer
 from tokens import hardware
-from tokens.models import HardwareToken
+from tokens.models import HardwareToken, HardwareTokenDevice
 
 DEMO_CUSTOMERS = [
     {
@@ -81,7 +82,13 @@ DEMO_NEW_REFERENCE_PREFIX = "DMNEW"
 
 # A corporate customer (issue 11): users log in at /corporate/login/ with Corporate ID, User ID
 # and password, and see the company's accounts. The account's owner is its first user.
-DEMO_COMPANY = {"name": "PT Maju Bersama", "cif": "C000123", "corporate_id": "MAJUBERSAMA"}
+# A second user must approve each payment (maker/approver), so the demo shows both steps.
+DEMO_COMPANY = {
+    "name": "PT Maju Bersama",
+    "cif": "C000123",
+    "corporate_id": "MAJUBERSAMA",
+    "requires_approval": True,
+}
 DEMO_COMPANY_USERS = [
     {
         "user_id": "andi",
@@ -108,6 +115,30 @@ DEMO_COMPANY_HISTORY = [
     (8, "15:55", "2001000018", "9990000019", "8000000", "Tarik tunai operasional"),
 ]
 DEMO_COMPANY_REFERENCE_PREFIX = "DMCORP"
+
+# The company's users' hardware tokens, both ACTIVE and both users confirming with them. andi's
+# works: its seed is FIXED and printed in the README (`oathtool --totp -s 30s`, or
+# `manage.py token_code DEMO0000002`). rudi's is "dead" (battery flat): the database still
+# holds it as active, but its seed is random and never printed, so no code of his will match
+# until the token replacement request switches him to SMS OTP. Local use only.
+DEMO_CORPORATE_TOKENS = [
+    {
+        "serial": "DEMO0000002",
+        "holder": "andi",
+        "seed_hex": "416e64692d436f72702d546f6b656e2d32303236",  # "Andi-Corp-Token-2026"
+        "algorithm": "totp",
+        "step": 30,
+        "digits": 6,
+    },
+    {
+        "serial": "DEMO0000003",
+        "holder": "rudi",
+        "seed_hex": None,  # random: the dead token
+        "algorithm": "totp",
+        "step": 30,
+        "digits": 6,
+    },
+]
 
 # Dewi's hardware token, handed over at the branch and not yet activated (Profil Saya →
 # Aktivasi Token). Its seed is FIXED and printed in the README so `oathtool --totp -s 30s` (or
@@ -244,12 +275,14 @@ class Command(BaseCommand):
     def _demo_company(self):
         company, _ = Company.objects.get_or_create(
             corporate_id=DEMO_COMPANY["corporate_id"],
-            defaults={"name": DEMO_COMPANY["name"], "cif": DEMO_COMPANY["cif"]},
+            defaults={key: DEMO_COMPANY[key] for key in ("name", "cif", "requires_approval")},
         )
         users = []
         for spec in DEMO_COMPANY_USERS:
             user, created = User.objects.get_or_create(
-                user_id=corporate_user_id(corporate_id=company.corporate_id, user_id=spec["user_id"]),
+                user_id=corporate_user_id(
+                    corporate_id=company.corporate_id, user_id=spec["user_id"]
+                ),
                 defaults={
                     "company": company,
                     "cif": company.cif,
@@ -273,12 +306,50 @@ class Command(BaseCommand):
                     "balance": Decimal(balance),
                 },
             )
+        by_name = dict(zip([spec["user_id"] for spec in DEMO_COMPANY_USERS], users, strict=True))
+        for spec in DEMO_CORPORATE_TOKENS:
+            self._demo_corporate_token(spec, by_name[spec["holder"]])
+
+    def _demo_corporate_token(self, spec, holder):
+        """An active token the holder confirms with (created once: a user already holding it,
+        or switched to SMS since, is left as they are)."""
+        seed = bytes.fromhex(spec["seed_hex"]) if spec["seed_hex"] else secrets.token_bytes(20)
+        now = timezone.now()
+        token, created = HardwareToken.objects.get_or_create(
+            serial=spec["serial"],
+            defaults={
+                "algorithm": spec["algorithm"],
+                "step": spec["step"],
+                "digits": spec["digits"],
+                "sealed_seed": hardware.seed_seal(seed),
+                "manufacturer": "Demo",
+                "batch": "demo_data",
+                "state": HardwareToken.State.ACTIVE,
+                "user": holder,
+                "assigned_at": now,
+                "activated_at": now,
+            },
+        )
+        if created:
+            HardwareTokenDevice.objects.create(
+                user=holder, token=token, name=f"Token {token.serial}", confirmed=True
+            )
+            User.objects.filter(pk=holder.pk).update(
+                confirmation_method=User.ConfirmationMethod.HARDWARE_TOKEN
+            )
+        if spec["seed_hex"]:
+            how = f"oathtool --totp -s {spec['step']}s {spec['seed_hex']}"
+        else:
+            how = "dead (battery flat): no codes until the SMS OTP fallback"
+        self.stdout.write(f"token {token.serial} (active) for {holder.user_id}: {how}")
 
     def _demo_new_customer(self):
         spec = DEMO_NEW_CUSTOMER
         user, created = User.objects.get_or_create(
             user_id=spec["user_id"],
-            defaults={key: spec[key] for key in ("full_name", "birth_date", "phone", "email", "cif")},
+            defaults={
+                key: spec[key] for key in ("full_name", "birth_date", "phone", "email", "cif")
+            },
         )
         if created:
             account_services.customer_initial_password_set(user=user, password=spec["password"])
@@ -358,8 +429,13 @@ class Command(BaseCommand):
             if opening <= 0:
                 raise CommandError(f"demo history does not fit the balance of {number}")
             moves.append(
-                (moment(DEMO_OPENING_DAYS_AGO - offset, "09:30"), cash.number, number, opening,
-                 "Setoran awal")
+                (
+                    moment(DEMO_OPENING_DAYS_AGO - offset, "09:30"),
+                    cash.number,
+                    number,
+                    opening,
+                    "Setoran awal",
+                )
             )
             change[number] += opening
             change[cash.number] -= opening
@@ -384,10 +460,20 @@ class Command(BaseCommand):
             )
             LedgerEntry.objects.bulk_create(
                 [
-                    LedgerEntry(transfer=transfer, account=accounts[source], amount=-amount,
-                                balance_after=running[source], created_at=when),
-                    LedgerEntry(transfer=transfer, account=accounts[destination], amount=amount,
-                                balance_after=running[destination], created_at=when),
+                    LedgerEntry(
+                        transfer=transfer,
+                        account=accounts[source],
+                        amount=-amount,
+                        balance_after=running[source],
+                        created_at=when,
+                    ),
+                    LedgerEntry(
+                        transfer=transfer,
+                        account=accounts[destination],
+                        amount=amount,
+                        balance_after=running[destination],
+                        created_at=when,
+                    ),
                 ]
             )
         self.stdout.write(f"history: {len(moves)} transfers over {DEMO_OPENING_DAYS_AGO} days")
