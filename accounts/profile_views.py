@@ -66,14 +66,9 @@ def _corporate_profile(user) -> dict:
     """What a corporate user's Profil Saya adds: the hard token (serial, state) and whether SMS
     OTP stands in for it until a new token is activated. Phone and email change through a
     signed request to the bank (``corporate``), not the retail OTP self-service."""
-    from tokens.models import HardwareToken
+    from corporate.services import token_of
 
-    token = (
-        HardwareToken.objects.filter(user=user)
-        .exclude(state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK])
-        .order_by("-assigned_at", "-pk")
-        .first()
-    )
+    token = token_of(user)
     return {
         "corporate": True,
         "token": token,

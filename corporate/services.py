@@ -14,6 +14,7 @@ import filetype
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -85,13 +86,13 @@ def corporate_roles_grant() -> None:
 
 
 def token_of(user: User) -> HardwareToken | None:
-    """The hard token the user holds or last held (not one replaced since or still in stock)."""
-    return (
-        HardwareToken.objects.filter(user=user)
-        .exclude(state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK])
-        .order_by("-assigned_at", "-pk")
-        .first()
+    """The hard token the user holds (active or assigned), else the one they held last (lost,
+    damaged, battery dead); never one revoked by a newer activation."""
+    tokens = HardwareToken.objects.filter(user=user).exclude(
+        state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK]
     )
+    held = tokens.filter(state__in=hardware.HELD_STATES).order_by("-pk").first()
+    return held or tokens.order_by(F("assigned_at").desc(nulls_last=True), "-pk").first()
 
 
 def records_of(user: User) -> dict:
@@ -279,7 +280,7 @@ def request_submit(
     """
     if user.company_id is None or user.is_staff:
         raise exceptions.NotCorporate()
-    user = User.objects.select_for_update().select_related("company").get(pk=user.pk)
+    user = User.objects.select_for_update().get(pk=user.pk)
     open_request = CorporateRequest.objects.open().filter(user=user, kind=kind).first()
     if open_request is not None:
         raise exceptions.OpenRequestExists(corporate_request=open_request)
@@ -313,7 +314,7 @@ def request_resubmit(
     """The user corrects a request staff returned ("Perlu perbaikan") and submits it again:
     the same checks as a new one; a signed form attached before is kept unless a new one is
     attached. Only the request's own user, only while it needs correction. Audited."""
-    user = User.objects.select_for_update().select_related("company").get(pk=user.pk)
+    user = User.objects.select_for_update().get(pk=user.pk)
     locked = CorporateRequest.objects.select_for_update().get(pk=corporate_request.pk)
     if locked.user_id != user.pk or locked.status != CorporateRequest.Status.NEEDS_CORRECTION:
         raise exceptions.NotCorrectable()
@@ -349,7 +350,7 @@ def _locked(corporate_request: CorporateRequest) -> CorporateRequest:
     """The user's row, then the request's: the order every change of a phone or email locks."""
     User.objects.select_for_update().only("pk").get(pk=corporate_request.user_id)
     return (
-        CorporateRequest.objects.select_for_update()
+        CorporateRequest.objects.select_for_update(of=("self",))
         .select_related("user", "company")
         .get(pk=corporate_request.pk)
     )
