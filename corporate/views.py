@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 
 from accounts.views import client_ip
+from portal.formatting import email_masked
 
 from . import exceptions, selectors, services
 from .forms import CorporateRequestForm
@@ -176,6 +177,8 @@ class RequestDetailView(CorporateUserMixin, TemplateView):
             item=corporate_request,
             own=corporate_request.user_id == self.request.user.pk,
             fallback_ended_at=selectors.fallback_ended_at(corporate_request),
+            # Masked: the company's other users read this page too.
+            email_shown=email_masked(corporate_request.email),
             correct_url=reverse("corporate:request-correct", kwargs={"pk": corporate_request.pk}),
             **kwargs,
         )

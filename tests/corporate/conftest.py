@@ -34,15 +34,17 @@ def company_make(corporate_id, cif, name, number):
 
 
 def corporate_user(company, name, phone, **fields):
-    user = UserFactory(
+    fields = {
+        "full_name": f"{name.title()} Corp",
+        "email": f"{name}@{company.corporate_id.lower()}.co.id",
+        **fields,
+    }
+    return UserFactory(
         user_id=corporate_user_id(corporate_id=company.corporate_id, user_id=name),
         company=company,
-        full_name=f"{name.title()} Corp",
         phone=phone,
-        email=f"{name}@{company.corporate_id.lower()}.co.id",
         **fields,
     )
-    return user
 
 
 @pytest.fixture(autouse=True)

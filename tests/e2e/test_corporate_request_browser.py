@@ -1,0 +1,169 @@
+"""The hard-token-to-SMS-OTP replacement in a real browser (issue 11): rudi, whose token's
+battery died, logs in with his password, files the bank's form from Profil Saya with a NEW
+mobile number and a signed PDF; a branch officer approves in the admin, a supervisor (another
+person) approves too; rudi's Profil Saya then shows SMS OTP (temporary) and the new number, and
+the SMS on the new number says he can transact again. Screenshots in /tmp/req-shots/.
+"""
+
+import io
+import re
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from accounts.models import User
+from corporate.models import CorporateRequest
+from tests.conftest import needs_chromium
+from tests.corporate.conftest import company_make, corporate_user, staff
+from tests.e2e.conftest import PHONE
+from tests.factories import PASSWORD
+from tests.tokens.conftest import token_make
+from tokens.models import HardwareToken, OutboxMessage
+
+pytestmark = [pytest.mark.e2e, needs_chromium, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path("/tmp/req-shots")
+NEW_PHONE = "081377778888"
+
+
+def shoot(page, name, *, phone=False):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
+    if phone:
+        size = page.viewport_size
+        page.set_viewport_size(PHONE)
+        try:
+            page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
+        finally:
+            page.set_viewport_size(size)
+
+
+def signed_form_pdf() -> bytes:
+    """A one-page "Formulir Pengkinian Data" as a customer would scan it (made by reportlab)."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.drawString(72, 770, "Formulir Pengkinian Data - PT Maju Bersama - User ID rudi")
+    pdf.drawString(72, 750, f"Ponsel baru: {NEW_PHONE}   Tanda tangan: Rudi Hartono")
+    pdf.save()
+    return buffer.getvalue()
+
+
+def staff_page(new_page, base, staff_pair):
+    user, device = staff_pair
+    page = new_page()
+    page.goto(f"{base}/admin/login/")
+    page.locator("#id_username").fill(user.user_id)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("#id_otp_token").fill(pyotp.TOTP(_b32(device.bin_key)).now())
+    page.locator("#login-form input[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    return page
+
+
+def _b32(key: bytes) -> str:
+    from base64 import b32encode
+
+    return b32encode(key).decode()
+
+
+def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
+    new_page, live_server, settings, tmp_path
+):
+    settings.CORPORATE_UPLOAD_DIR = tmp_path / "uploads"
+    base = live_server.url
+    company = company_make("MAJUBERSAMA", "C000123", "PT Maju Bersama", "2001000018")
+    rudi = corporate_user(company, "rudi", "+6281200000002", full_name="Rudi Hartono")
+    token_make("CT10000002", state="active", user=rudi)
+    User.objects.filter(pk=rudi.pk).update(confirmation_method="hardware_token")
+    officer_pair, supervisor_pair = (
+        staff("staf-cabang", "branch"),
+        staff("staf-kepala", "supervisor"),
+    )
+
+    # rudi: password only (his token is dead), Profil Saya, the bank's form.
+    page = new_page(locale="id-ID")
+    page.goto(f"{base}/corporate/login/")
+    page.get_by_label("ID Corporate").fill("MAJUBERSAMA")
+    page.get_by_label("User ID").fill("rudi")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    page.goto(f"{base}/profil/")
+    expect(page.locator(".profile-token")).to_contain_text("CT10000002")
+    shoot(page, "01-profile-before", phone=True)
+    page.get_by_role("link", name="Ajukan penggantian token").click()
+    expect(page.get_by_role("heading", name="Penggantian Hard Token ke SMS OTP")).to_be_visible()
+    expect(page.get_by_label("Nama Perusahaan")).to_have_value("PT Maju Bersama")
+    expect(page.get_by_label("Seri Hard Token")).to_have_value("CT10000002")
+    shoot(page, "02-form-prefilled", phone=True)
+
+    # A new number without the signed form is refused, with the exact words.
+    page.get_by_label("Ponsel Terdaftar").fill(NEW_PHONE)
+    page.get_by_label("Baterai habis / berdaya rendah").check()
+    page.get_by_role("button", name="Kirim pengajuan").click()
+    expect(page.locator(".field-error")).to_contain_text(
+        "lampirkan formulir pengkinian data yang Anda tanda tangani"
+    )
+    shoot(page, "03-form-needs-signed-form", phone=True)
+
+    page.get_by_label("Formulir pengkinian data (bertanda tangan)").set_input_files(
+        files=[
+            {
+                "name": "pengkinian-data-rudi.pdf",
+                "mimeType": "application/pdf",
+                "buffer": signed_form_pdf(),
+            }
+        ]
+    )
+    page.get_by_label("Baterai habis / berdaya rendah").check()
+    page.get_by_role("button", name="Kirim pengajuan").click()
+    expect(page).to_have_url(re.compile(r"/corporate/pengajuan/\d+/$"))
+    expect(page.locator(".request-status")).to_have_text("Diajukan")
+    shoot(page, "04-request-submitted", phone=True)
+    item = CorporateRequest.objects.get()
+    assert item.document_type == "application/pdf" and str(item.new_phone) == "+6281377778888"
+
+    # The branch officer: queue, the request, the signed form, approve.
+    officer = staff_page(new_page, base, officer_pair)
+    officer.goto(f"{base}/admin/corporate/corporaterequest/")
+    shoot(officer, "05-admin-queue")
+    officer.get_by_role("link", name=item.reference).click()
+    expect(officer.locator(".contact-change-new")).to_contain_text("+6281377778888")
+    with officer.expect_download() as download:
+        officer.get_by_role("link", name=re.compile("signed form|formulir", re.I)).click()
+    assert download.value.suggested_filename == "pengkinian-data-rudi.pdf"
+    shoot(officer, "06-admin-request-officer")
+    officer.locator("input[type=submit][formaction$='/approve/']").click()
+    expect(officer.locator(".messagelist")).to_contain_text(item.reference)
+    item.refresh_from_db()
+    assert item.status == "awaiting_supervisor"
+    officer.goto(f"{base}/admin/corporate/corporaterequest/{item.pk}/change/")
+    shoot(officer, "07-admin-waiting-for-supervisor")
+
+    # The supervisor, another person, approves: it takes effect.
+    boss = staff_page(new_page, base, supervisor_pair)
+    boss.goto(f"{base}/admin/corporate/corporaterequest/{item.pk}/change/")
+    shoot(boss, "08-admin-request-supervisor")
+    boss.locator("textarea").fill("KTP dan tanda tangan cocok")
+    boss.locator("input[type=submit][formaction$='/approve/']").click()
+    expect(boss.locator(".messagelist")).to_contain_text(item.reference)
+    shoot(boss, "09-admin-approved")
+
+    rudi.refresh_from_db()
+    assert rudi.confirmation_method == "sms" and str(rudi.phone) == "+6281377778888"
+    assert HardwareToken.objects.get(serial="CT10000002").state == "battery_dead"
+    told = OutboxMessage.objects.filter(to="+6281377778888").first()
+    assert told is not None and "dapat bertransaksi kembali" in told.body
+
+    # rudi sees SMS OTP (temporary) and the new number.
+    page.goto(f"{base}/profil/")
+    expect(page.locator(".profile-method")).to_contain_text("SMS OTP sementara")
+    expect(page.locator(".profile-phone")).to_contain_text("8888")
+    shoot(page, "10-profile-sms-fallback", phone=True)
+    page.goto(f"{base}/corporate/pengajuan/")
+    expect(page.locator(".request-status").first).to_have_text("Disetujui")
+    shoot(page, "11-request-status", phone=True)
