@@ -122,11 +122,8 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<path:object_id>/reject/", wrap(self.reject_view), name=f"{info}_reject"),
             path("<path:object_id>/approve/", wrap(self.approve_view), name=f"{info}_approve"),
             path("<path:object_id>/document/", wrap(self.document_view), name=f"{info}_document"),
-            path(
-                "company/<int:company_id>/audit/",
-                wrap(self.company_audit_view),
-                name=f"{info}_company_audit",
-            ),
+            # The company in the query (?company=<pk>): a path of its own under the requests.
+            path("company-audit/", wrap(self.company_audit_view), name=f"{info}_company_audit"),
             *super().get_urls(),
         ]
 
@@ -277,11 +274,14 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
 
-    def company_audit_view(self, request, company_id):
+    def company_audit_view(self, request):
         """The audit trail of a company's users (staff who may read the audit log)."""
         if not request.user.has_perm("accounts.view_auditevent"):
             raise PermissionDenied
-        company = get_object_or_404(Company, pk=company_id)
+        company_id = request.GET.get("company", "")
+        if not (company_id.isascii() and company_id.isdigit()):
+            raise Http404
+        company = get_object_or_404(Company, pk=int(company_id))
         events = (
             AuditEvent.objects.filter(subject__company=company)
             .select_related("actor", "subject")

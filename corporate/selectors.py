@@ -1,5 +1,7 @@
 """Reads of corporate requests used by pages."""
 
+import re
+
 from django.http import Http404
 
 from tokens.models import HardwareToken
@@ -16,10 +18,15 @@ def requests_of_company(*, user):
     )
 
 
-def request_of_company(*, user, pk) -> CorporateRequest:
-    """One request of the user's company; Http404 for another company's (or none)."""
-    found = requests_of_company(user=user).filter(pk=pk).first()
-    if found is None or user.company_id is None:
+def request_of_company(*, user, reference: str) -> CorporateRequest:
+    """One request of the user's company named by its reference (``PGJ-000123``); Http404 for
+    another company's, or for anything else."""
+    match = re.fullmatch(r"PGJ-([0-9]{6,12})", reference or "")
+    found = None
+    if match and user.company_id is not None:
+        found = requests_of_company(user=user).filter(pk=int(match.group(1))).first()
+    # One spelling per request: "PGJ-0000001" names nothing.
+    if found is None or found.reference != reference:
         raise Http404
     return found
 

@@ -22,11 +22,6 @@ from . import exceptions, selectors, services
 from .forms import CorporateRequestForm
 from .models import CorporateRequest
 
-KINDS = {
-    "token": CorporateRequest.Kind.TOKEN_REPLACEMENT,
-    "kontak": CorporateRequest.Kind.CONTACT_CHANGE,
-}
-
 
 class CorporateUserMixin(LoginRequiredMixin):
     """Pages for a company's users only: anyone else gets a 404 (no hint that they exist)."""
@@ -71,17 +66,13 @@ class RequestFormMixin(CorporateUserMixin, FormView):
         messages.success(
             self.request, self.done_text() % {"reference": corporate_request.reference}
         )
-        return redirect("corporate:request-detail", pk=corporate_request.pk)
+        return redirect("corporate:request-detail", reference=corporate_request.reference)
 
 
 class RequestCreateView(RequestFormMixin):
     """The bank's form, prefilled from the bank's records."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if kwargs["kind"] not in KINDS:
-            raise Http404
-        self.kind = KINDS[kwargs["kind"]]
-        return super().dispatch(request, *args, **kwargs)
+    kind = None  # set by the URL pattern
 
     def get_initial(self):
         records = services.records_of(self.request.user)
@@ -112,13 +103,15 @@ class RequestCorrectView(RequestFormMixin):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.user.company_id is not None:
             self.corporate_request = selectors.request_of_company(
-                user=request.user, pk=kwargs["pk"]
+                user=request.user, reference=kwargs["reference"]
             )
             if (
                 self.corporate_request.user_id != request.user.pk
                 or self.corporate_request.status != CorporateRequest.Status.NEEDS_CORRECTION
             ):
-                return redirect("corporate:request-detail", pk=self.corporate_request.pk)
+                return redirect(
+                    "corporate:request-detail", reference=self.corporate_request.reference
+                )
         return super().dispatch(request, *args, **kwargs)
 
     def get_kind(self):
@@ -171,7 +164,7 @@ class RequestDetailView(CorporateUserMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         corporate_request = selectors.request_of_company(
-            user=self.request.user, pk=self.kwargs["pk"]
+            user=self.request.user, reference=self.kwargs["reference"]
         )
         return super().get_context_data(
             item=corporate_request,
@@ -179,6 +172,8 @@ class RequestDetailView(CorporateUserMixin, TemplateView):
             fallback_ended_at=selectors.fallback_ended_at(corporate_request),
             # Masked: the company's other users read this page too.
             email_shown=email_masked(corporate_request.email),
-            correct_url=reverse("corporate:request-correct", kwargs={"pk": corporate_request.pk}),
+            correct_url=reverse(
+                "corporate:request-correct", kwargs={"reference": corporate_request.reference}
+            ),
             **kwargs,
         )

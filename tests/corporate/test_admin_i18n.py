@@ -58,7 +58,8 @@ def test_every_corporate_staff_page_is_indonesian(world, role):
             for r in world["requests"]
         ),
         reverse("admin:accounts_company_change", args=[world["company"].pk]),
-        reverse("admin:corporate_corporaterequest_company_audit", args=[world["company"].pk]),
+        reverse("admin:corporate_corporaterequest_company_audit")
+        + f"?company={world['company'].pk}",
         reverse("admin:accounts_auditevent_changelist"),
     ]
     english, opened = {}, 0

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 # Every URL of a request, named by the request, and whether it takes a POST (the detail page
 # answers 405 to a POST for every request alike, so that tells nothing either).
 REQUEST_URLS = [
-    ("/corporate/pengajuan/{pk}/", False),
-    ("/corporate/pengajuan/{pk}/perbaiki/", True),
+    ("/corporate/pengajuan/{reference}/", False),
+    ("/corporate/pengajuan/{reference}/perbaiki/", True),
 ]
 
 
@@ -33,9 +33,9 @@ def test_another_companys_request_is_404(
     requests_ab, rudi, bayu, url, takes_post, who, own, foreign
 ):
     client = login({"rudi": rudi, "bayu": bayu}[who])
-    assert client.get(url.format(pk=requests_ab[own].pk)).status_code == 200
-    assert client.get(url.format(pk=requests_ab[foreign].pk)).status_code == 404
-    response = client.post(url.format(pk=requests_ab[foreign].pk), form_data(rudi))
+    assert client.get(url.format(reference=requests_ab[own].reference)).status_code == 200
+    assert client.get(url.format(reference=requests_ab[foreign].reference)).status_code == 404
+    response = client.post(url.format(reference=requests_ab[foreign].reference), form_data(rudi))
     assert response.status_code == (404 if takes_post else 405)
     assert CorporateRequest.objects.get(pk=requests_ab[foreign].pk).status == "needs_correction"
 
@@ -52,9 +52,9 @@ def test_the_status_list_shows_only_the_companys_requests(
 def test_a_colleague_sees_the_request_but_cannot_correct_it(requests_ab, andi):
     client = login(andi)
     item = requests_ab["A"]
-    page = client.get(f"/corporate/pengajuan/{item.pk}/").content.decode()
+    page = client.get(f"/corporate/pengajuan/{item.reference}/").content.decode()
     assert item.reference in page and "Perbaiki dan kirim ulang" not in page
-    assert client.get(f"/corporate/pengajuan/{item.pk}/perbaiki/").status_code == 302
+    assert client.get(f"/corporate/pengajuan/{item.reference}/perbaiki/").status_code == 302
 
 
 def test_the_service_refuses_a_correction_by_another_company(requests_ab, bayu):
@@ -64,3 +64,12 @@ def test_the_service_refuses_a_correction_by_another_company(requests_ab, bayu):
         services.request_resubmit(
             corporate_request=requests_ab["A"], user=bayu, data=form_data(bayu)
         )
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["1", "PGJ-", "PGJ-1", "PGJ-0000001", "PGJ-abc", "pgj-000001", "PGJ-1-2", "PGJ-٠٠٠٠٠١"],
+)
+def test_anything_but_a_reference_is_404(requests_ab, rudi, reference):
+    client = login(rudi)
+    assert client.get(f"/corporate/pengajuan/{reference}/").status_code == 404

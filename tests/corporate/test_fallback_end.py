@@ -22,7 +22,7 @@ def test_activating_the_new_token_ends_the_fallback(rudi, officer, run_on_commit
     client = login(rudi)
     page = client.get("/profil/").content.decode()
     assert "SMS OTP sementara" in page and "CT10000002" in page and "Baterai habis" in page
-    detail = client.get(f"/corporate/pengajuan/{item.pk}/").content.decode()
+    detail = client.get(f"/corporate/pengajuan/{item.reference}/").content.decode()
     assert "sampai token baru Anda diaktifkan" in detail
 
     # The branch hands over a new token; rudi activates it in Profil Saya.
@@ -44,7 +44,7 @@ def test_activating_the_new_token_ends_the_fallback(rudi, officer, run_on_commit
     assert [m.notice["text"] for m in told] == [hardware.lifecycle.TOKEN_FALLBACK_ENDED_TEXT]
     item.refresh_from_db()
     assert selectors.fallback_ended_at(item) is not None
-    detail = client.get(f"/corporate/pengajuan/{item.pk}/").content.decode()
+    detail = client.get(f"/corporate/pengajuan/{item.reference}/").content.decode()
     assert "SMS OTP sementara berakhir pada" in detail
     profile = client.get("/profil/").content.decode()
     assert "SMS OTP sementara" not in profile and "CT10000099" in profile

@@ -72,7 +72,8 @@ def test_submit_without_change_needs_no_signed_form(rudi, run_on_commit):
     response = post(client, TOKEN, form_data(rudi))
     item = CorporateRequest.objects.get()
     assert (
-        response.status_code == 302 and response["Location"] == f"/corporate/pengajuan/{item.pk}/"
+        response.status_code == 302
+        and response["Location"] == f"/corporate/pengajuan/{item.reference}/"
     )
     assert (item.kind, item.status, item.token_serial, item.reason) == (
         "token_replacement",
@@ -258,7 +259,7 @@ def test_one_open_request_per_user_and_kind(rudi):
         f"Anda sudah memiliki pengajuan {first.reference} yang masih berjalan (Diajukan): "
         "lihat Status pengajuan."
     ) in page
-    assert f'href="/corporate/pengajuan/{first.pk}/"' in page
+    assert f'href="/corporate/pengajuan/{first.reference}/"' in page
     assert CorporateRequest.objects.count() == 1
     # The database holds it too.
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -87,13 +87,13 @@ def test_return_for_correction_and_resubmit(rudi, officer, run_on_commit):
     assert SmsMessage.objects.filter(user=rudi, notice__text=services.RETURNED_TEXT).exists()
     # The user sees the message and corrects.
     client = login(rudi)
-    page = client.get(f"/corporate/pengajuan/{item.pk}/").content.decode()
+    page = client.get(f"/corporate/pengajuan/{item.reference}/").content.decode()
     assert "Perlu perbaikan" in page and "Seri token salah ketik?" in page
-    assert f"/corporate/pengajuan/{item.pk}/perbaiki/" in page
-    form = client.get(f"/corporate/pengajuan/{item.pk}/perbaiki/").content.decode()
+    assert f"/corporate/pengajuan/{item.reference}/perbaiki/" in page
+    form = client.get(f"/corporate/pengajuan/{item.reference}/perbaiki/").content.decode()
     assert "Seri token salah ketik?" in form and 'value="CT10000002"' in form
     response = client.post(
-        f"/corporate/pengajuan/{item.pk}/perbaiki/", form_data(rudi, reason="damaged")
+        f"/corporate/pengajuan/{item.reference}/perbaiki/", form_data(rudi, reason="damaged")
     )
     assert response.status_code == 302
     item.refresh_from_db()
@@ -111,7 +111,7 @@ def test_only_the_requests_own_user_corrects_it(rudi, andi, officer):
     with pytest.raises(exceptions.NotCorrectable):
         services.request_resubmit(corporate_request=item, user=andi, data=form_data(andi))
     client = login(andi)
-    response = client.get(f"/corporate/pengajuan/{item.pk}/perbaiki/")
+    response = client.get(f"/corporate/pengajuan/{item.reference}/perbaiki/")
     assert response.status_code == 302  # back to the request's page, which andi may read
 
 
@@ -294,7 +294,8 @@ def test_the_document_is_not_served_outside_the_admin(rudi, client):
     customer = login(rudi)
     assert customer.get(f"{ADMIN}{item.pk}/document/").status_code == 302
     assert (
-        item.document_path not in customer.get(f"/corporate/pengajuan/{item.pk}/").content.decode()
+        item.document_path
+        not in customer.get(f"/corporate/pengajuan/{item.reference}/").content.decode()
     )
 
 
@@ -303,7 +304,7 @@ def test_company_page_lists_requests_and_links_the_audit_trail(rudi, company):
     client = staff_login(staff("staf-kepala", "supervisor"))
     page = client.get(f"/admin/accounts/company/{company.pk}/change/").content.decode()
     assert item.reference in page and f"{ADMIN}{item.pk}/change/" in page
-    audit_url = f"{ADMIN}company/{company.pk}/audit/"
+    audit_url = f"{ADMIN}company-audit/?company={company.pk}"
     assert audit_url in page
     trail = client.get(audit_url).content.decode()
     assert "MAJUBERSAMA:rudi" in trail

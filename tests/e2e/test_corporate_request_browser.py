@@ -121,7 +121,7 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     )
     page.get_by_label("Baterai habis / berdaya rendah").check()
     page.get_by_role("button", name="Kirim pengajuan").click()
-    expect(page).to_have_url(re.compile(r"/corporate/pengajuan/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/corporate/pengajuan/PGJ-\d+/$"))
     expect(page.locator(".request-status")).to_have_text("Diajukan")
     shoot(page, "04-request-submitted", phone=True)
     item = CorporateRequest.objects.get()
