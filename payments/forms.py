@@ -226,7 +226,13 @@ class CorporatePaymentFilterForm(forms.Form):
     """ "Daftar Pembayaran" filters: status, a period of days (DD/MM/YYYY, WIB), the maker.
     Every field may be left empty (then it does not filter)."""
 
-    error_messages = {"reversed": _("The start date is after the end date.")}
+    error_messages = {
+        "reversed": _("The start date is after the end date."),
+        "out_of_range": _("Choose dates between %(earliest)s and %(today)s."),
+    }
+    # Nothing was paid through the portal before this day; a bound keeps date arithmetic on
+    # typed years (0001, 9999) from overflowing.
+    EARLIEST = date(2000, 1, 1)
 
     status = forms.ChoiceField(label=_("Status"), required=False)
     start = DayField(label=_("From date"), required=False)
@@ -246,6 +252,13 @@ class CorporatePaymentFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
+        today = timezone.localdate()
+        if any(day < self.EARLIEST or day > today for day in (start, end) if day):
+            raise forms.ValidationError(
+                self.error_messages["out_of_range"],
+                code="out_of_range",
+                params={"earliest": f"{self.EARLIEST:%d/%m/%Y}", "today": f"{today:%d/%m/%Y}"},
+            )
         if start and end and start > end:
             raise forms.ValidationError(self.error_messages["reversed"], code="reversed")
         return cleaned

@@ -226,3 +226,76 @@ def test_corporate_users_get_payments_and_payees_in_the_menu(company):
     assert 'href="/payees/"' in html
     assert 'href="/transfers/new/"' not in html
     assert login("rudi").get("/transfers/new/")["Location"] == "/payments/new/"
+
+
+@pytest.fixture
+def many_payments(company):
+    """25 payments of the company waiting for approval, made by andi and rudi in turns."""
+    from payments import services
+
+    users = list(User.objects.filter(company=company).order_by("user_id"))
+    source = BankAccount.objects.get(number=A_ACCOUNT)
+    destination = BankAccount.objects.get(number=RETAIL)
+    for n in range(25):
+        payment = services.corporate_payment_create(
+            user=users[n % 2],
+            source=source,
+            destination=destination,
+            amount=Decimal(1000 + n),
+            description=f"n{n}",
+        )
+        services._draft_start(payment)
+        services._corporate_payment_submit(payment)
+
+
+@pytest.mark.parametrize("url", ["/payments/", "/payments/?status=approval&start=01/01/2026"])
+def test_payment_list_queries_are_bounded(many_payments, django_assert_max_num_queries, url):
+    client = login("rudi")
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("data-reference=") == 20  # one page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?start=١٢/٠١/٢٠٢٦",
+        "?start=31/02/2026",
+        "?start=01/01/0001&end=31/12/9999",
+        "?start=02/01/2026&end=01/01/2026",
+        "?maker=abc",
+        "?maker=999999",
+        "?status=bogus",
+        "?start=%00",
+        "?status=" + "x" * 5000,
+        "?page=99999",
+    ],
+)
+def test_odd_filters_never_fail_the_list(company, query):
+    response = login("andi").get(f"/payments/{query}")
+    assert response.status_code in (200, 404)  # 404: a page number past the end
+
+
+def test_dates_out_of_range_are_said(company):
+    page = login("andi").get("/payments/?start=01/01/0001&end=31/12/9999").content.decode()
+    assert "Pilih tanggal antara 01/01/2000 dan" in page
+
+
+@pytest.mark.parametrize(
+    "reason, error",
+    [
+        ("", "Tuliskan alasan Anda menolak pembayaran ini."),
+        ("   ", "Tuliskan alasan Anda menolak pembayaran ini."),
+        ("x" * 201, "200"),
+        ("salah\x00", "Null"),
+    ],
+)
+def test_bad_reject_reasons_are_refused_with_a_message(company, run_on_commit, reason, error):
+    andi = login("andi")
+    payment = start_payment(andi)
+    sms_confirm(andi, payment, run_on_commit)
+    response = login("rudi").post(f"/payments/{payment.reference}/reject/", {"reason": reason})
+    assert response.status_code == 200
+    assert Transfer.objects.get(pk=payment.pk).status == Transfer.Status.WAITING_APPROVAL
+    assert 'class="field-error"' in response.content.decode()
