@@ -225,3 +225,20 @@ def company_payments(
     if maker is not None:
         payments = payments.filter(initiated_by=maker)
     return payments
+
+
+def approvals_waiting_count(*, user: User) -> int:
+    """How many of the company's payments wait for ``user``'s approval now: submitted by
+    another of its users and still before their deadline (0 for a retail customer)."""
+    from django.utils import timezone
+
+    from .models import Transfer
+
+    if user.company_id is None:
+        return 0
+    return (
+        Transfer.objects.of_company(user.company_id)
+        .filter(status=Transfer.Status.WAITING_APPROVAL, approval_deadline__gt=timezone.now())
+        .exclude(initiated_by=user)
+        .count()
+    )

@@ -743,13 +743,46 @@ def corporate_payment_approve(
         challenge=corporate_payment_challenge(payment=payment, user=user),
         code=code,
         session_verified=session_verified,
-        execute=lambda: _transfer_execute(payment, approver=user),
+        execute=lambda: _corporate_payment_approved(payment, approver=user),
         confirmed=lambda: (
             _refreshed(payment).status == Transfer.Status.COMPLETED
             and payment.approved_by_id == user.pk
         ),
     )
     return _refreshed(payment)
+
+
+def _corporate_payment_approved(payment: Transfer, *, approver: User) -> None:
+    _transfer_execute(payment, approver=approver)
+    _maker_tell(
+        payment,
+        approver=approver,
+        text=gettext_noop(
+            "Bank Nusantara: payment %(reference)s of %(amount)s to account %(destination)s "
+            "was approved by %(approver)s and the money was sent."
+        ),
+    )
+
+
+def _maker_tell(payment: Transfer, *, approver: User, text: str, **params) -> None:
+    """Tell the maker by email what another user decided on their payment (it may have
+    waited a day); in the decision's transaction, so it is sent once the decision holds."""
+    maker = payment.initiated_by
+    if not maker.email:
+        return
+    account_services.email_notice_schedule(
+        address=maker.email,
+        text=text,
+        params={
+            "reference": payment.reference,
+            "amount": rupiah(payment.amount),
+            "destination": account_masked(payment.destination.number),
+            "approver": approver.full_name,
+            **params,
+        },
+        language=maker.language,
+        user=maker,
+    )
 
 
 def _corporate_step_confirm(*, payment, user, step, challenge, code, session_verified, **kw):
@@ -808,6 +841,15 @@ def corporate_payment_reject(*, payment: Transfer, user: User, reason: str) -> T
             "amount": f"{locked.amount:.2f}",
             "company": locked.source.company_id,
         },
+    )
+    _maker_tell(
+        locked,
+        approver=user,
+        text=gettext_noop(
+            "Bank Nusantara: payment %(reference)s of %(amount)s to account %(destination)s "
+            "was rejected by %(approver)s: %(reason)s. No money was moved."
+        ),
+        reason=reason,
     )
     return _refreshed(payment)
 

@@ -20,7 +20,14 @@ def dashboard(request):
     recent = selectors.recent_movements(user=request.user, per_account=5)
     for account in accounts:
         account.recent_movements = recent.get(account.pk, [])
-    return render(request, "portal/dashboard.html", {"accounts": accounts})
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "accounts": accounts,
+            "approvals_waiting": selectors.approvals_waiting_count(user=request.user),
+        },
+    )
 
 
 @require_POST

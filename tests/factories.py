@@ -17,7 +17,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     full_name = factory.Sequence(lambda n: f"Nasabah Uji {n}")
     birth_date = "1988-08-17"
     phone = factory.Sequence(lambda n: f"+62812{n:08d}")
-    email = factory.LazyAttribute(lambda u: f"{u.user_id}@example.co.id")
+    # A corporate User ID is stored as "<CORPORATE ID>:<User ID>": no ":" in an address.
+    email = factory.LazyAttribute(lambda u: f"{u.user_id.replace(':', '.').lower()}@example.co.id")
     cif = factory.Sequence(lambda n: f"CIF{n:07d}")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
