@@ -2,11 +2,15 @@
 battery died, logs in with his password, files the bank's form from Profil Saya with a NEW
 mobile number and a signed PDF; a branch officer approves in the admin, a supervisor (another
 person) approves too; rudi's Profil Saya then shows SMS OTP (temporary) and the new number, and
-the SMS on the new number says he can transact again. Screenshots in /tmp/req-shots/.
+the SMS on the new number says he can transact again. Then he does: he approves the payment andi
+submitted meanwhile with the seed's steps ("Generate OTP", the code from the SMS on his new
+number in "One Time Password", "Konfirmasi Pembayaran", "Selesai"). Screenshots in
+/tmp/req-shots/.
 """
 
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pyotp
@@ -15,14 +19,17 @@ from playwright.sync_api import expect
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from accounts.models import User
+from accounts.models import Company, User
 from corporate.models import CorporateRequest
-from tests.conftest import needs_chromium
+from payments import services as payment_services
+from payments.models import BankAccount, Transfer
+from tests.conftest import needs_chromium, outbox_code
 from tests.corporate.conftest import company_make, corporate_user, staff
 from tests.e2e.conftest import PHONE
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, BankAccountFactory, UserFactory
 from tests.tokens.conftest import token_make
 from tokens.models import HardwareToken, OutboxMessage
+from tokens.services import code_generator
 
 pytestmark = [pytest.mark.e2e, needs_chromium, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +57,31 @@ def signed_form_pdf() -> bytes:
     pdf.drawString(72, 750, f"Ponsel baru: {NEW_PHONE}   Tanda tangan: Rudi Hartono")
     pdf.save()
     return buffer.getvalue()
+
+
+def submitted_payment(company):
+    """andi (on SMS OTP here) makes a payment of the company and confirms his step: with
+    approval required it waits for another user, and rudi's token is dead."""
+    Company.objects.filter(pk=company.pk).update(requires_approval=True)
+    andi = corporate_user(company, "andi", "+6281299990001", full_name="Andi Wijaya")
+    source = BankAccountFactory(
+        owner=andi, company=company, number="2001000018", balance=Decimal("250000000.00")
+    )
+    siti = UserFactory(user_id="siti", full_name="Siti Rahayu", phone="+6281299990002")
+    destination = BankAccountFactory(owner=siti, number="1002000017", balance="0.00")
+    payment = payment_services.corporate_payment_create(
+        user=andi,
+        source=source,
+        destination=destination,
+        amount=Decimal("12500000"),
+        description="Faktur 17",
+    )
+    challenge = payment_services.corporate_payment_challenge_issue(payment=payment, user=andi)
+    payment = payment_services.corporate_payment_confirm(
+        payment=Transfer.objects.get(pk=payment.pk), user=andi, code=code_generator.code(challenge)
+    )
+    assert payment.status == Transfer.Status.WAITING_APPROVAL
+    return payment
 
 
 def staff_page(new_page, base, staff_pair):
@@ -83,6 +115,7 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
         staff("staf-cabang", "branch"),
         staff("staf-kepala", "supervisor"),
     )
+    payment = submitted_payment(company)
 
     # rudi: password only (his token is dead), Profil Saya, the bank's form.
     page = new_page(locale="id-ID")
@@ -167,3 +200,18 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     page.goto(f"{base}/corporate/pengajuan/")
     expect(page.locator(".request-status").first).to_have_text("Disetujui")
     shoot(page, "11-request-status", phone=True)
+
+    # And he can transact again: he approves andi's payment with an SMS OTP on his new number.
+    page.goto(f"{base}/payments/?status=approval")
+    page.locator(f"a[href='/payments/{payment.reference}/confirm/']").click()
+    expect(page.get_by_role("button", name="Generate OTP")).to_be_visible()
+    page.get_by_role("button", name="Generate OTP").click()
+    expect(page.locator(".otp-status")).to_contain_text("8888")
+    page.get_by_role("textbox", name="One Time Password").fill(outbox_code(to="+6281377778888"))
+    shoot(page, "12-approve-with-sms-otp", phone=True)
+    page.get_by_role("button", name="Konfirmasi Pembayaran").click()
+    expect(page.get_by_role("heading", name="Selesai")).to_be_visible()
+    shoot(page, "13-selesai", phone=True)
+    payment.refresh_from_db()
+    assert payment.status == Transfer.Status.COMPLETED and payment.approved_by_id == rudi.pk
+    assert BankAccount.objects.get(number="2001000018").balance == Decimal("237500000.00")
