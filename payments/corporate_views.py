@@ -18,8 +18,9 @@ from portal.formatting import account_masked, rupiah
 from tokens.views import OtpConfirmView, OtpIssueView
 
 from . import exceptions, selectors, services
-from .forms import CorporatePaymentFilterForm, CorporatePaymentRejectForm, TransferForm
+from .forms import CorporatePaymentFilterForm, CorporatePaymentRejectForm
 from .models import Transfer
+from .views import DraftCreateView
 
 
 class CorporateUserMixin(LoginRequiredMixin):
@@ -66,30 +67,12 @@ class PaymentActionMixin(CorporateUserMixin):
         return reverse("payments:payment-detail", kwargs={"reference": action.reference})
 
 
-@method_decorator(never_cache, name="dispatch")
-class PaymentCreateView(CorporateUserMixin, FormView):
+class PaymentCreateView(CorporateUserMixin, DraftCreateView):
     """ "Pembayaran": from one of the company's accounts to a payee or any account."""
 
-    form_class = TransferForm
     template_name = "payments/payment_form.html"
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.request.user}
-
-    def form_valid(self, form):
-        data = form.cleaned_data
-        try:
-            payment = services.corporate_payment_create(
-                user=self.request.user,
-                source=data["source"],
-                destination=services.account_by_number(number=data["destination_account_number"]),
-                amount=data["amount"],
-                description=data["description"],
-            )
-        except exceptions.PaymentError as exc:
-            form.add_error(None, str(exc))
-            return self.form_invalid(form)
-        return redirect("payments:payment-confirm", reference=payment.reference)
+    create = services.corporate_payment_create
+    confirm_url_name = "payments:payment-confirm"
 
 
 class PaymentConfirmView(PaymentActionMixin, OtpConfirmView):

@@ -126,6 +126,16 @@ def transfer_create(
     _currencies_match(source=source, destination=destination)
     # Told early; checked again when the money moves (a limit may change meanwhile).
     transfer_limits_check(user=user, amount=amount)
+    return _draft_record(
+        user=user, source=source, destination=destination, amount=amount, description=description
+    )
+
+
+def _draft_record(
+    *, user: User, source: BankAccount, destination: BankAccount, amount: Decimal, description: str
+) -> Transfer:
+    """The draft of a transfer or corporate payment whose accounts and limits were checked:
+    the balance told early, the user's stale drafts discarded, the look-up counted."""
     if source.balance < amount:
         raise exceptions.InsufficientFunds()
     _drafts_discard(user=user)
@@ -561,23 +571,9 @@ def corporate_payment_create(
         raise exceptions.SameAccount()
     _currencies_match(source=source, destination=destination)
     corporate_limits_check(company_id=user.company_id, amount=amount)
-    if source.balance < amount:
-        raise exceptions.InsufficientFunds()
-    _drafts_discard(user=user)
-    destination_lookup_record(user=user, account=destination)
-    payment = Transfer(
-        status=Transfer.Status.DRAFT,
-        reference=_reference_new(),
-        initiated_by=user,
-        source=source,
-        destination=destination,
-        amount=amount,
-        currency=source.currency,
-        description=description,
+    return _draft_record(
+        user=user, source=source, destination=destination, amount=amount, description=description
     )
-    payment.full_clean()
-    payment.save()
-    return payment
 
 
 def corporate_payment_intent(payment: Transfer, *, step: str) -> dict:

@@ -17,14 +17,13 @@ from .models import Payee, Transfer
 
 
 @method_decorator(never_cache, name="dispatch")
-class TransferCreateView(LoginRequiredMixin, FormView):
-    form_class = TransferForm
-    template_name = "payments/transfer_form.html"
+class DraftCreateView(LoginRequiredMixin, FormView):
+    """The form of a transfer or a corporate payment: one service records the draft
+    (``create``), then its confirmation page (``confirm_url_name``) shows the recipient."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.user.company_id is not None:
-            return redirect("payments:payment-create")  # the corporate payment
-        return super().dispatch(request, *args, **kwargs)
+    form_class = TransferForm
+    create = None
+    confirm_url_name = None
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -32,7 +31,7 @@ class TransferCreateView(LoginRequiredMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            transfer = services.transfer_create(
+            draft = type(self).create(
                 user=self.request.user,
                 source=data["source"],
                 destination=services.account_by_number(number=data["destination_account_number"]),
@@ -42,7 +41,18 @@ class TransferCreateView(LoginRequiredMixin, FormView):
         except exceptions.PaymentError as exc:
             form.add_error(None, str(exc))
             return self.form_invalid(form)
-        return redirect("payments:transfer-confirm", reference=transfer.reference)
+        return redirect(self.confirm_url_name, reference=draft.reference)
+
+
+class TransferCreateView(DraftCreateView):
+    template_name = "payments/transfer_form.html"
+    create = services.transfer_create
+    confirm_url_name = "payments:transfer-confirm"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.company_id is not None:
+            return redirect("payments:payment-create")  # the corporate payment
+        return super().dispatch(request, *args, **kwargs)
 
 
 class TransferActionMixin:
