@@ -370,58 +370,71 @@ def _step_permission(*, locked: CorporateRequest, actor: User) -> None:
         raise account_exceptions.NotPermitted()
 
 
-@transaction.atomic
 def request_return(
     *, corporate_request: CorporateRequest, actor: User, message: str, ip: str | None = None
 ) -> CorporateRequest:
     """Staff ask the user to correct the request, with a message the user reads; the officer
     step starts again when it is resubmitted. Audited; the user is told."""
-    if not message.strip():
-        raise account_exceptions.ReasonRequired()
-    locked = _locked(corporate_request)
-    _step_permission(locked=locked, actor=actor)
-    locked.status, locked.staff_message = CorporateRequest.Status.NEEDS_CORRECTION, message.strip()
-    locked.returned_by, locked.returned_at = actor, timezone.now()
-    locked.officer, locked.officer_at = None, None
-    locked.save()
-    account_services.audit_log(
-        action=AuditEvent.Action.CORPORATE_REQUEST_RETURNED,
-        subject=locked.user,
+
+    def returned(locked):
+        locked.returned_by, locked.returned_at = actor, timezone.now()
+        locked.officer, locked.officer_at = None, None
+
+    return _staff_decision(
+        corporate_request=corporate_request,
         actor=actor,
+        message=message,
         ip=ip,
-        reason=locked.staff_message,
-        data=_audit_data(locked),
+        status=CorporateRequest.Status.NEEDS_CORRECTION,
+        record=returned,
+        action=AuditEvent.Action.CORPORATE_REQUEST_RETURNED,
+        text=RETURNED_TEXT,
     )
-    otp_services.notice_send(
-        user=locked.user, text=RETURNED_TEXT, params={"reference": locked.reference}
-    )
-    return locked
 
 
-@transaction.atomic
 def request_reject(
     *, corporate_request: CorporateRequest, actor: User, message: str, ip: str | None = None
 ) -> CorporateRequest:
     """Staff reject the request with a reason the user reads; nothing changes for the user.
     Audited; the user is told."""
+
+    def rejected(locked):
+        locked.rejected_by, locked.rejected_at = actor, timezone.now()
+
+    return _staff_decision(
+        corporate_request=corporate_request,
+        actor=actor,
+        message=message,
+        ip=ip,
+        status=CorporateRequest.Status.REJECTED,
+        record=rejected,
+        action=AuditEvent.Action.CORPORATE_REQUEST_REJECTED,
+        text=REJECTED_TEXT,
+    )
+
+
+@transaction.atomic
+def _staff_decision(
+    *, corporate_request, actor, message, ip, status, record, action, text
+) -> CorporateRequest:
+    """A staff decision with a message the user reads (a correction asked, a rejection):
+    under the request's lock, by whoever may act in its step; audited; the user is told."""
     if not message.strip():
         raise account_exceptions.ReasonRequired()
     locked = _locked(corporate_request)
     _step_permission(locked=locked, actor=actor)
-    locked.status, locked.staff_message = CorporateRequest.Status.REJECTED, message.strip()
-    locked.rejected_by, locked.rejected_at = actor, timezone.now()
+    locked.status, locked.staff_message = status, message.strip()
+    record(locked)
     locked.save()
     account_services.audit_log(
-        action=AuditEvent.Action.CORPORATE_REQUEST_REJECTED,
+        action=action,
         subject=locked.user,
         actor=actor,
         ip=ip,
         reason=locked.staff_message,
         data=_audit_data(locked),
     )
-    otp_services.notice_send(
-        user=locked.user, text=REJECTED_TEXT, params={"reference": locked.reference}
-    )
+    otp_services.notice_send(user=locked.user, text=text, params={"reference": locked.reference})
     return locked
 
 
