@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import exceptions as account_exceptions
 from accounts import services as account_services
@@ -61,6 +61,12 @@ RETURNED_TEXT = gettext_noop(
     "Bank Nusantara: your request %(reference)s needs a correction. See Request status in "
     "Internet Banking."
 )
+# To the registered phone and email when a request is filed: the real owner hears of a request
+# someone else filed with their password before staff act on it.
+SUBMITTED_TEXT = gettext_noop(
+    "Bank Nusantara: we received request %(reference)s about your token, phone or email. "
+    "Not you? Call the bank at once."
+)
 REJECTED_TEXT = gettext_noop(
     "Bank Nusantara: your request %(reference)s was rejected. See Request status in Internet "
     "Banking for the reason."
@@ -97,12 +103,12 @@ def token_of(user: User) -> HardwareToken | None:
 
 def records_of(user: User) -> dict:
     """The bank's records of a corporate user, as the form's fields name them."""
-    company = user.company
+    company = user.company  # None for a user who left the company since filing
     token = token_of(user)
     return {
-        "company_name": company.name,
-        "cif": company.cif,
-        "corporate_id": company.corporate_id,
+        "company_name": company.name if company else "",
+        "cif": company.cif if company else "",
+        "corporate_id": company.corporate_id if company else "",
         "user_id": user.login_user_id,
         "token_serial": token.serial if token else "",
         "phone": user.phone,
@@ -256,15 +262,28 @@ def _audit_data(corporate_request: CorporateRequest) -> dict:
 
 
 def _fields_apply(*, user: User, kind: str, data: dict, document, previous=None) -> dict:
-    """The typed fields checked, and the signed form checked and stored when one is needed
-    (a correction may keep the form it attached before)."""
+    """The typed fields checked, and the signed form checked and stored when one is needed.
+
+    A correction keeps the form it attached before only for the same new phone and email:
+    the form was signed for those values, and another value needs a form signed for it.
+    """
     fields = _typed_check(user=user, kind=kind, data=data)
     changes = bool(fields["new_phone"] or fields["new_email"])
     if document is not None:
         fields.update(_document_store(document))
-    elif changes and not (previous is not None and previous.document_path):
+    elif changes and not _signed_for(previous, fields):
         raise exceptions.RequestRefused([exceptions.DocumentRequired()])
     return fields
+
+
+def _signed_for(previous: CorporateRequest | None, fields: dict) -> bool:
+    """The earlier request's signed form covers these typed values."""
+    return (
+        previous is not None
+        and bool(previous.document_path)
+        and str(previous.new_phone or "") == str(fields["new_phone"] or "")
+        and (previous.new_email or "") == (fields["new_email"] or "")
+    )
 
 
 @transaction.atomic
@@ -298,6 +317,9 @@ def request_submit(
         actor=user,
         ip=ip,
         data=_audit_data(corporate_request),
+    )
+    otp_services.notice_send(
+        user=user, text=SUBMITTED_TEXT, params={"reference": corporate_request.reference}
     )
     return corporate_request
 
@@ -333,6 +355,7 @@ def request_resubmit(
         ip=ip,
         data=_audit_data(locked),
     )
+    otp_services.notice_send(user=user, text=SUBMITTED_TEXT, params={"reference": locked.reference})
     return locked
 
 
@@ -453,7 +476,11 @@ def request_approve(
     locked = _locked(corporate_request)
     _step_permission(locked=locked, actor=actor)
     now = timezone.now()
-    if message.strip():
+    if locked.status == CorporateRequest.Status.SUBMITTED:
+        # The officer's word replaces the message of a correction asked before (the audit
+        # trail keeps that one): the user must not read an old correction as the answer.
+        locked.staff_message = message.strip()
+    elif message.strip():
         locked.staff_message = message.strip()
     if locked.status == CorporateRequest.Status.SUBMITTED:
         locked.officer, locked.officer_at = actor, now
@@ -485,6 +512,26 @@ def request_approve(
     return locked
 
 
+def _still_applies(locked: CorporateRequest) -> None:
+    """Refuse an approval whose request no longer fits the user (``ApprovalRefused``):
+    they left the company, or they activated another token since (the SMS fallback would
+    undo it)."""
+    user = locked.user
+    if user.company_id != locked.company_id:
+        raise exceptions.ApprovalRefused(
+            detail=gettext("the user no longer belongs to the company of the request")
+        )
+    if (
+        locked.kind == CorporateRequest.Kind.TOKEN_REPLACEMENT
+        and HardwareToken.objects.filter(user=user, state=HardwareToken.State.ACTIVE)
+        .exclude(serial=locked.token_serial)
+        .exists()
+    ):
+        raise exceptions.ApprovalRefused(
+            detail=gettext("the user activated another token since the request was filed")
+        )
+
+
 def _request_complete(*, locked: CorporateRequest, actor: User, ip: str | None) -> None:
     """The approved request takes effect, inside the approval's transaction: the phone and
     email change where they differ (through the services every change goes through, audited),
@@ -496,6 +543,7 @@ def _request_complete(*, locked: CorporateRequest, actor: User, ip: str | None) 
     fails later leaves the approval in place and its failure on record.
     """
     user = locked.user
+    _still_applies(locked)
     reason = APPROVED_REASON
     data = {"request": locked.pk}
     try:
