@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -151,3 +152,20 @@ class PasswordChangeRequiredMiddleware:
         if path.startswith((settings.STATIC_URL, reverse("accounts:password-change"))):
             return True
         return any(path == reverse(name) for name in self.ALLOWED_NAMES[1:])
+
+
+class NulQueryRefusedMiddleware:
+    """Refuse a URL whose query holds a NUL byte (``%00``) with the 400 page, before any view
+    reads it: no form field or filter of the portal takes one, PostgreSQL text cannot store
+    one (a staff list filtered by it failed with a 500), and pages would echo it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            raise SuspiciousOperation("NUL byte in the query string")
+        return self.get_response(request)
