@@ -126,9 +126,10 @@ class NumberedCanvas(pdfcanvas.Canvas):
         super().save()
 
 
-def statement_pdf(statement: Statement, *, holder_name: str) -> bytes:
+def statement_pdf(statement: Statement, *, holder_name: str, printed_by: str = "") -> bytes:
     """The e-statement: the bank, the holder, the account and the period, the opening balance,
-    every movement oldest first with its running balance, the closing balance."""
+    every movement oldest first with its running balance, the closing balance. A company's
+    statement also names the user who printed it (``printed_by``)."""
     regular, bold = _fonts()
     text = ParagraphStyle("text", fontName=regular, fontSize=8, leading=10)
     strong = ParagraphStyle("strong", parent=text, fontName=bold)
@@ -158,6 +159,7 @@ def statement_pdf(statement: Statement, *, holder_name: str) -> bytes:
             [para(_("Opening balance"), strong), para(rupiah(statement.opening_balance))],
             [para(_("Closing balance"), strong), para(rupiah(statement.closing_balance))],
             [para(_("Printed"), strong), para(f"{_when(timezone.now())} WIB")],
+            *([[para(_("Printed by"), strong), para(printed_by)]] if printed_by else []),
         ],
         colWidths=[40 * mm, 120 * mm],
         hAlign="LEFT",

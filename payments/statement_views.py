@@ -151,4 +151,11 @@ class StatementPdfView(StatementDownloadView):
     content_type = "application/pdf"
 
     def render_file(self, statement) -> bytes:
-        return statement_export.statement_pdf(statement, holder_name=self.request.user.full_name)
+        # The account's holder (a company's account is the company's); a company's statement
+        # also says which of its users printed it.
+        account = statement.account
+        return statement_export.statement_pdf(
+            statement,
+            holder_name=account.holder_name,
+            printed_by=self.request.user.full_name if account.company_id else "",
+        )

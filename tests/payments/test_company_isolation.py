@@ -231,3 +231,19 @@ def test_unapplying_the_company_column_keeps_the_currency_triggers():
             amount=Decimal("1000.00"),
             currency="IDR",
         )
+
+
+def test_the_e_statement_of_a_company_account_names_the_company(companies):
+    """Found by the new-user walk: the PDF named the logged-in user as the account holder."""
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    rudi_client = logged_in("MAJUBERSAMA", "rudi")
+    response = rudi_client.get(f"/accounts/{A_ACCOUNT}/mutasi.pdf")
+    assert response.status_code == 200
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "Pemilik rekening PT MAJUBERSAMA" in text
+    assert "Dicetak oleh" in text and companies["A"][2].full_name in text
