@@ -23,6 +23,7 @@ from portal.exceptions import CustomerError
 from portal.formatting import email_masked, email_masked_short, phone_masked
 from tokens import selectors as otp_selectors
 from tokens import services as otp_services
+from tokens.models import HardwareToken
 from tokens.views import OtpConfirmView, OtpIssueView
 
 from . import exceptions, services
@@ -55,6 +56,11 @@ class ProfileView(LoginRequiredMixin, TemplateView):
         if user.company_id is not None:
             kwargs.update(_corporate_profile(user))
         return super().get_context_data(
+            # "Aktivasi Token" only for a token the branch assigned and still waiting to be
+            # activated: an active one (or none) has nothing to activate.
+            token_to_activate=HardwareToken.objects.filter(
+                user=user, state=HardwareToken.State.ASSIGNED
+            ).exists(),
             profile=user,
             phone=phone_masked(user.phone),
             email=email_masked(user.email),

@@ -68,6 +68,12 @@ class AlreadySms(RequestError):
     code = "already_sms"
 
 
+class ReasonRequired(RequestError):
+    message = _("Choose why the token no longer works.")
+    code = "reason_required"
+    field = "reason"
+
+
 class NothingChanged(RequestError):
     message = _(
         "The mobile number and the email are the same as the bank's records: type the new "

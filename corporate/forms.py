@@ -21,10 +21,30 @@ class CorporateRequestForm(forms.Form):
     corporate_id = forms.CharField(label=_("Corporate ID"), max_length=20)
     user_id = forms.CharField(label=_("User ID"), max_length=30)
     token_serial = forms.CharField(label=_("Hard token serial"), max_length=40)
-    phone = PhoneNumberField(region="ID", label=_("Registered mobile phone"))
-    email = forms.EmailField(label=_("Registered email"), max_length=254)
+    # The bank's form says "Ponsel Terdaftar": that is also where a new number is typed.
+    phone = PhoneNumberField(
+        region="ID",
+        label=_("Registered mobile phone"),
+        help_text=_(
+            "The number registered at the bank. If it changed, type the new number and attach "
+            "the data-update form."
+        ),
+    )
+    email = forms.EmailField(
+        label=_("Registered email"),
+        max_length=254,
+        help_text=_(
+            "The email registered at the bank. If it changed, type the new email and attach "
+            "the data-update form."
+        ),
+    )
+    # Not required here: the service refuses a missing reason together with every other
+    # refusal (a missing signed form too), so the user sees them all in one round.
     reason = forms.ChoiceField(
-        label=_("Reason"), choices=CorporateRequest.Reason.choices, widget=forms.RadioSelect
+        label=_("Reason"),
+        choices=CorporateRequest.Reason.choices,
+        widget=forms.RadioSelect,
+        required=False,
     )
     document = forms.FileField(
         label=_("Data-update form (signed)"),

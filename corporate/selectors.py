@@ -31,6 +31,26 @@ def request_of_company(*, user, reference: str) -> CorporateRequest:
     return found
 
 
+def customer_message(corporate_request: CorporateRequest) -> dict | None:
+    """The bank's message as the company's users read it, with its date: the staff's word of
+    the current step (a correction asked, a rejection, an approval); after a correction is
+    resubmitted, the correction's message labelled as the earlier one; else nothing (a message
+    an officer wrote while a supervisor still has to decide is not the bank's last word)."""
+    item, status = corporate_request, CorporateRequest.Status
+    if not item.staff_message:
+        return None
+    when = {
+        status.NEEDS_CORRECTION: item.returned_at,
+        status.REJECTED: item.rejected_at,
+        status.APPROVED: item.approved_at,
+    }
+    if item.status in when:
+        return {"text": item.staff_message, "at": when[item.status], "earlier": False}
+    if item.status == status.SUBMITTED and item.resubmitted_at and item.returned_at:
+        return {"text": item.staff_message, "at": item.returned_at, "earlier": True}
+    return None
+
+
 def fallback_ended_at(corporate_request: CorporateRequest):
     """When the SMS OTP fallback an approved token replacement gave ended: the activation of
     a token of the user's after the approval (``token_activate`` switches back and tells the

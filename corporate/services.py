@@ -125,10 +125,11 @@ def _same_text(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _typed_check(*, user: User, kind: str, data: dict) -> dict:
-    """Check what the user typed against the bank's records; collect every mismatch (raised
-    together as RequestRefused). Returns the fields to store: the typed values, and the new
-    phone/email where they differ from the records."""
+def _typed_check(*, user: User, kind: str, data: dict) -> tuple[dict, list]:
+    """Check what the user typed against the bank's records; collect every mismatch. Returns
+    the fields to store (the typed values, and the new phone/email where they differ from the
+    records) and the refusals, which the caller raises together with its own as
+    RequestRefused."""
     company = user.company
     errors = []
     if not _same_text(data["company_name"], company.name):
@@ -154,7 +155,9 @@ def _typed_check(*, user: User, kind: str, data: dict) -> dict:
         token = token_of(user)
         if token is None or not serial or token.serial != serial:
             errors.append(exceptions.SerialMismatch())
-        fields["token_serial"], fields["reason"] = serial, data["reason"]
+        if data.get("reason") not in CorporateRequest.Reason.values:
+            errors.append(exceptions.ReasonRequired())
+        fields["token_serial"], fields["reason"] = serial, data.get("reason") or ""
     phone, email = data["phone"], data["email"].strip()
     fields["new_phone"] = "" if user.phone and str(user.phone) == str(phone) else phone
     fields["new_email"] = "" if user.email and user.email.lower() == email.lower() else email
@@ -169,9 +172,7 @@ def _typed_check(*, user: User, kind: str, data: dict) -> dict:
         fields["new_phone"] or fields["new_email"]
     ):
         errors.append(exceptions.NothingChanged())
-    if errors:
-        raise exceptions.RequestRefused(errors)
-    return fields
+    return fields, errors
 
 
 # --- The signed form ----------------------------------------------------------------------------
@@ -267,12 +268,15 @@ def _fields_apply(*, user: User, kind: str, data: dict, document, previous=None)
     A correction keeps the form it attached before only for the same new phone and email:
     the form was signed for those values, and another value needs a form signed for it.
     """
-    fields = _typed_check(user=user, kind=kind, data=data)
+    fields, errors = _typed_check(user=user, kind=kind, data=data)
     changes = bool(fields["new_phone"] or fields["new_email"])
+    # Every refusal in one round: a missing reason does not hide a missing signed form.
+    if document is None and changes and not _signed_for(previous, fields):
+        errors.append(exceptions.DocumentRequired())
+    if errors:
+        raise exceptions.RequestRefused(errors)
     if document is not None:
         fields.update(_document_store(document))
-    elif changes and not _signed_for(previous, fields):
-        raise exceptions.RequestRefused([exceptions.DocumentRequired()])
     return fields
 
 

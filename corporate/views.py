@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 
 from accounts.views import client_ip
+from payments.selectors import approvals_waiting_count
 from portal.formatting import email_masked
 
 from . import exceptions, selectors, services
@@ -153,9 +154,10 @@ class RequestListView(CorporateUserMixin, TemplateView):
     template_name = "corporate/corporaterequest_list.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            requests=selectors.requests_of_company(user=self.request.user)[:50], **kwargs
-        )
+        requests = list(selectors.requests_of_company(user=self.request.user)[:50])
+        for item in requests:
+            item.customer_message = selectors.customer_message(item)
+        return super().get_context_data(requests=requests, **kwargs)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -168,7 +170,15 @@ class RequestDetailView(CorporateUserMixin, TemplateView):
         )
         return super().get_context_data(
             item=corporate_request,
+            message=selectors.customer_message(corporate_request),
             own=corporate_request.user_id == self.request.user.pk,
+            # After filing: the user's company payments that wait for their approval, which
+            # they can approve once the bank has approved this request.
+            approvals_waiting=approvals_waiting_count(user=self.request.user)
+            if corporate_request.is_open
+            and corporate_request.user_id == self.request.user.pk
+            and corporate_request.kind == CorporateRequest.Kind.TOKEN_REPLACEMENT
+            else 0,
             fallback_ended_at=selectors.fallback_ended_at(corporate_request),
             # Masked: the company's other users read this page too.
             email_shown=email_masked(corporate_request.email),

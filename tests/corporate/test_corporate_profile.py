@@ -6,8 +6,9 @@ import pytest
 
 from accounts import exceptions as account_exceptions
 from accounts import services as account_services
-from accounts.models import ProfileChange
-from tests.corporate.conftest import login
+from accounts.models import ProfileChange, User
+from tests.corporate.conftest import corporate_user, login
+from tests.tokens.conftest import token_make
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,6 @@ def test_corporate_profile_shows_company_token_and_request_links(andi):
         "CT10000001",
         "Aktif",
         "Hard token",
-        "Aktivasi Token",
         "Ajukan penggantian token",
         "Ajukan perubahan ponsel/email",
         "Status pengajuan",
@@ -35,6 +35,8 @@ def test_corporate_profile_shows_company_token_and_request_links(andi):
     assert 'href="/corporate/pengajuan/baru/token/"' in page
     assert 'href="/corporate/pengajuan/baru/kontak/"' in page
     assert 'href="/corporate/pengajuan/"' in page
+    # His token is active already: nothing to activate.
+    assert "Aktivasi Token" not in page
     # The retail OTP change is not offered.
     assert 'href="/profil/phone/"' not in page and 'href="/profil/email/"' not in page
 
@@ -60,3 +62,20 @@ def test_the_retail_change_page_says_so(andi):
     response = client.post("/profil/email/", {"new_email": "baru@example.co.id"})
     assert REFUSED in response.content.decode()
     assert not ProfileChange.objects.exists()
+
+
+def test_sms_otp_user_is_not_offered_a_token_replacement_and_told_why(andi):
+    User.objects.filter(pk=andi.pk).update(confirmation_method="sms")
+    page = login(andi).get("/profil/").content.decode()
+    assert 'href="/corporate/pengajuan/baru/token/"' not in page
+    assert "Anda sudah mengonfirmasi dengan SMS OTP, jadi penggantian token tidak diperlukan." in (
+        page
+    )
+    assert 'href="/corporate/pengajuan/baru/kontak/"' in page
+
+
+def test_token_activation_offered_only_for_an_assigned_token(company):
+    user = corporate_user(company, "sari", "+6281200000009")
+    token_make("CT10000009", state="assigned", user=user)
+    page = login(user).get("/profil/").content.decode()
+    assert "Aktivasi Token" in page and 'href="/profil/aktivasi-token/"' in page
