@@ -74,6 +74,10 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
             challenge=None, phone=phone_masked(phone), channel=channel, sms_status="",
             expires_in=0, resend_in=0,
         )
+    if challenge is not None and challenge.channel != channel:
+        # A code of another channel (a token try before the switch to SMS OTP): no SMS was
+        # sent for it, so it is neither "the code sent" nor a reason to wait.
+        challenge = None
     now = timezone.now()
     sms = None
     if challenge is not None:

@@ -277,7 +277,8 @@ def test_payment_list_queries_are_bounded(many_payments, django_assert_max_num_q
 )
 def test_odd_filters_never_fail_the_list(company, query):
     response = login("andi").get(f"/payments/{query}")
-    assert response.status_code in (200, 404)  # 404: a page number past the end
+    # 404: a page number past the end; 400: a NUL byte in the query (refused before any view)
+    assert response.status_code in (200, 400, 404)
 
 
 def test_dates_out_of_range_are_said(company):
