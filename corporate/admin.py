@@ -15,12 +15,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts import exceptions as account_exceptions
 from accounts.admin import (
     AUDIT_KEYS,
     AUDIT_REASONS,
     AUDIT_VALUES,
     CompanyAdmin,
     CompanyPartInline,
+    CompanyUserInline,
     audit_reason_display,
 )
 from accounts.models import AuditEvent, Company
@@ -41,10 +43,18 @@ AUDIT_KEYS.update(
         "new_email": _("New email"),
         "officer": _("Officer"),
         "sha256": _("SHA-256"),
+        "replaced_document": _("Replaced signed form"),
+        "replaced_sha256": _("SHA-256 of the replaced form"),
+        "shown": _("Shown"),
     }
 )
 AUDIT_VALUES.update(
-    {**dict(CorporateRequest.Kind.choices), **dict(CorporateRequest.Reason.choices)}
+    {
+        **dict(CorporateRequest.Kind.choices),
+        **dict(CorporateRequest.Reason.choices),
+        "inline": _("in the browser"),
+        "download": _("downloaded"),
+    }
 )
 
 
@@ -55,7 +65,7 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return [("all", _("All requests"))]
+        return [("supervisor", _("Waiting for a supervisor")), ("all", _("All requests"))]
 
     def choices(self, changelist):
         yield {
@@ -68,7 +78,15 @@ class QueueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "all":
             return queryset
-        return queryset.queue().order_by("submitted_at", "pk")
+        waiting = CorporateRequest.Status.AWAITING_SUPERVISOR
+        if self.value() == "supervisor":
+            queryset = queryset.filter(status=waiting)
+        elif request.user.has_perm(services.PERM_SUPERVISE):
+            queryset = queryset.queue()
+        else:
+            # An officer cannot act on what waits only for a supervisor: not in their queue.
+            queryset = queryset.filter(status=CorporateRequest.Status.SUBMITTED)
+        return queryset.order_by("submitted_at", "pk")
 
 
 def _may_view(user) -> bool:
@@ -122,6 +140,11 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<path:object_id>/reject/", wrap(self.reject_view), name=f"{info}_reject"),
             path("<path:object_id>/approve/", wrap(self.approve_view), name=f"{info}_approve"),
             path("<path:object_id>/document/", wrap(self.document_view), name=f"{info}_document"),
+            path(
+                "<path:object_id>/document/view/",
+                wrap(self.document_inline_view),
+                name=f"{info}_document_inline",
+            ),
             # The company in the query (?company=<pk>): a path of its own under the requests.
             path("company-audit/", wrap(self.company_audit_view), name=f"{info}_company_audit"),
             *super().get_urls(),
@@ -147,7 +170,52 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         else:
             may_decide = False
+        if form.errors.get("message"):
+            # The field itself is marked, not only a banner above the form.
+            form.fields["message"].widget.attrs.update(
+                {"class": "field-invalid", "aria-invalid": "true"}
+            )
         records = services.records_of(user)
+        may_process = staff.has_perm(services.PERM_PROCESS) or staff.has_perm(
+            services.PERM_SUPERVISE
+        )
+        # Both sides shown the same way: in full to staff who process requests (they check
+        # the identity), masked to anyone else who may only view.
+        if may_process:
+            phones = (str(corporate_request.phone), str(user.phone or "–"))
+            emails = (corporate_request.email, user.email or "–")
+        else:
+            phones = (phone_masked(corporate_request.phone), phone_masked(user.phone))
+            emails = (email_masked(corporate_request.email), email_masked(user.email))
+        compared = [
+            (_("Company name"), corporate_request.company_name, records["company_name"]),
+            (_("CIF"), corporate_request.cif, records["cif"]),
+            (_("Corporate ID"), corporate_request.corporate_id, records["corporate_id"]),
+            (_("User ID"), corporate_request.typed_user_id, records["user_id"]),
+            (
+                _("Hard token serial"),
+                corporate_request.token_serial or "–",
+                records["token_serial"] or "–",
+            ),
+            (_("Mobile phone"), *phones),
+            (_("Email"), *emails),
+        ]
+        rows = [
+            {
+                "label": label,
+                "typed": typed,
+                "record": record,
+                "differs": " ".join(str(typed).split()).casefold()
+                != " ".join(str(record).split()).casefold(),
+            }
+            for label, typed, record in compared
+        ]
+        if step == CorporateRequest.Status.AWAITING_SUPERVISOR:
+            approve_label = _("Approve as supervisor: it takes effect now")
+        elif corporate_request.changes_contact:
+            approve_label = _("Approve as officer: then a supervisor other than you approves")
+        else:
+            approve_label = _("Approve: it takes effect now")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -157,26 +225,22 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "kind": corporate_request.get_kind_display(),
             },
             "item": corporate_request,
-            "rows": [
-                (_("Company name"), corporate_request.company_name, records["company_name"]),
-                (_("CIF"), corporate_request.cif, records["cif"]),
-                (_("Corporate ID"), corporate_request.corporate_id, records["corporate_id"]),
-                (_("User ID"), corporate_request.typed_user_id, records["user_id"]),
-                (
-                    _("Hard token serial"),
-                    corporate_request.token_serial or "–",
-                    records["token_serial"] or "–",
-                ),
-                (_("Mobile phone"), corporate_request.phone, phone_masked(user.phone)),
-                (_("Email"), corporate_request.email, email_masked(user.email)),
-            ],
+            "rows": rows,
+            "approve_label": approve_label,
             "form": form,
             "may_decide": may_decide,
-            "may_view_document": staff.has_perm(services.PERM_PROCESS)
-            or staff.has_perm(services.PERM_SUPERVISE),
+            "may_view_document": may_process,
             "own_officer_step": step == CorporateRequest.Status.AWAITING_SUPERVISOR
             and staff.pk == corporate_request.officer_id,
             "fallback_ended_at": selectors.fallback_ended_at(corporate_request),
+            # The request keeps its last signed form: those a correction replaced, from the
+            # audit (name, digest, when).
+            "replaced_documents": AuditEvent.objects.filter(
+                action=AuditEvent.Action.CORPORATE_REQUEST_RESUBMITTED,
+                subject_id=corporate_request.user_id,
+                data__request=corporate_request.pk,
+                data__has_key="replaced_sha256",
+            ).order_by("created_at", "pk"),
             "method": user.get_confirmation_method_display(),
         }
         return TemplateResponse(
@@ -197,7 +261,9 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 decided = decide(corporate_request, form.cleaned_data["message"])
             except CustomerError as error:
-                form.add_error(None, forms.ValidationError(str(error), code=error.code))
+                # A missing reason is the message field's error: marked on the field itself.
+                field = "message" if isinstance(error, account_exceptions.ReasonRequired) else None
+                form.add_error(field, forms.ValidationError(str(error), code=error.code))
             else:
                 messages.success(
                     request,
@@ -251,40 +317,63 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             done=done,
         )
 
-    def document_view(self, request, object_id):
-        """The signed form, for staff who process requests only: downloaded, never shown
-        inline (``Content-Disposition: attachment``, ``nosniff``), audited."""
+    def _document_response(self, request, object_id, *, inline: bool):
         corporate_request = self._request(request, object_id)
         try:
             handle = services.document_open(
-                corporate_request=corporate_request, actor=request.user, ip=client_ip(request)
+                corporate_request=corporate_request,
+                actor=request.user,
+                ip=client_ip(request),
+                inline=inline,
             )
         except CustomerError:
             raise PermissionDenied from None
         except FileNotFoundError:
             raise Http404 from None
+        content_type = corporate_request.document_type
+        if content_type not in services.DOCUMENT_TYPES:
+            content_type = "application/octet-stream"
         response = FileResponse(
             handle,
-            as_attachment=True,
+            as_attachment=not inline,
             filename=corporate_request.document_name or corporate_request.document_path,
-            content_type=corporate_request.document_type or "application/octet-stream",
+            content_type=content_type,
         )
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        # Shown inline in a sandbox: no script, no form, no request of its own.
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["Cross-Origin-Resource-Policy"] = "same-origin"
+        response["Referrer-Policy"] = "no-referrer"
         return response
+
+    def document_view(self, request, object_id):
+        """The signed form, for staff who process requests only, downloaded
+        (``Content-Disposition: attachment``, ``nosniff``), audited."""
+        return self._document_response(request, object_id, inline=False)
+
+    def document_inline_view(self, request, object_id):
+        """The signed form shown in the browser (PDF, PNG, JPG only: the type its bytes were
+        when stored), sandboxed, with the same permission and audit as the download."""
+        return self._document_response(request, object_id, inline=True)
 
     def company_audit_view(self, request):
         """The audit trail of a company's users (staff who may read the audit log)."""
         if not request.user.has_perm("accounts.view_auditevent"):
-            raise PermissionDenied
+            # The staff admin's refusal, not the customer portal's 403 with its menu.
+            return TemplateResponse(
+                request,
+                "admin/corporate/forbidden.html",
+                {**self.admin_site.each_context(request), "title": _("Not permitted")},
+                status=403,
+            )
         company_id = request.GET.get("company", "")
         if not (company_id.isascii() and company_id.isdigit()):
             raise Http404
         company = get_object_or_404(Company, pk=int(company_id))
         events = (
             AuditEvent.objects.filter(subject__company=company)
-            .select_related("actor", "subject")
+            .select_related("actor__company", "subject__company")
             .order_by("-created_at", "-pk")[:200]
         )
         context = {
@@ -292,9 +381,37 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": _("Audit trail of the users of %(company)s") % {"company": company.name},
             "company": company,
-            "events": [{"event": e, "reason": audit_reason_display(e.reason)} for e in events],
+            "events": [
+                {
+                    "event": e,
+                    "reason": audit_reason_display(e.reason),
+                    "actor": _person(e.actor),
+                    "subject": _person(e.subject),
+                    "reference": _event_reference(e),
+                }
+                for e in events
+            ],
         }
         return TemplateResponse(request, "admin/corporate/company_audit.html", context)
+
+
+def _person(user) -> str:
+    """A company's user as they type it (User ID, then the Corporate ID); staff by their ID."""
+    if user is None:
+        return "-"
+    if user.company_id is not None:
+        return f"{user.login_user_id} ({user.company.corporate_id})"
+    return user.user_id
+
+
+def _event_reference(event: AuditEvent) -> str:
+    """What the event is about: a payment's reference, or a request's number."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if data.get("reference"):
+        return str(data["reference"])
+    if isinstance(data.get("request"), int):
+        return CorporateRequest(pk=data["request"]).reference
+    return ""
 
 
 class CompanyRequestInline(CompanyPartInline):
@@ -324,4 +441,45 @@ class CompanyRequestInline(CompanyPartInline):
         return staff_time(obj.submitted_at)
 
 
-CompanyAdmin.inlines = [*CompanyAdmin.inlines, CompanyRequestInline]
+class CompanyUserStaffInline(CompanyUserInline):
+    """The company's users with a link to each one's customer page and how each confirms
+    (token, or SMS OTP standing in for one), with the token's serial and state."""
+
+    fields = [
+        "user_link",
+        "full_name",
+        "phone_display",
+        "email",
+        "is_active",
+        "method_display",
+        "token_display",
+    ]
+    readonly_fields = fields
+    template = "admin/corporate/tabular_plain.html"
+
+    @admin.display(description=_("User ID"))
+    def user_link(self, user):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:accounts_user_change", args=[user.pk]),
+            user.login_user_id,
+        )
+
+    @admin.display(description=_("confirmation method"))
+    def method_display(self, user):
+        if user.confirmation_method == user.ConfirmationMethod.HARDWARE_TOKEN:
+            return _("Token")
+        if user.confirmation_method == user.ConfirmationMethod.SMS and services.token_of(user):
+            return _("SMS OTP (temporary)")
+        return user.get_confirmation_method_display()
+
+    @admin.display(description=_("hard token"))
+    def token_display(self, user):
+        token = services.token_of(user)
+        return f"{token.serial} · {token.get_state_display()}" if token else "–"
+
+
+CompanyAdmin.inlines = [
+    CompanyUserStaffInline if inline is CompanyUserInline else inline
+    for inline in CompanyAdmin.inlines
+] + [CompanyRequestInline]

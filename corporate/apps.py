@@ -8,4 +8,5 @@ class CorporateConfig(AppConfig):
     staff (issue 11). The top of the one-way order: accounts → tokens → payments → corporate."""
 
     name = "corporate"
-    verbose_name = _("Corporate requests")
+    # Not "Corporate requests": the breadcrumb names the app, then its model (the requests).
+    verbose_name = _("Corporate services")

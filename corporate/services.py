@@ -229,9 +229,16 @@ def document_file(corporate_request: CorporateRequest) -> Path:
     return Path(settings.CORPORATE_UPLOAD_DIR) / corporate_request.document_path
 
 
-def document_open(*, corporate_request: CorporateRequest, actor: User, ip: str | None = None):
+def document_open(
+    *,
+    corporate_request: CorporateRequest,
+    actor: User,
+    ip: str | None = None,
+    inline: bool = False,
+):
     """Open a request's signed form for a member of staff who processes requests (the officer
-    or supervisor permission), audited as CORPORATE_DOCUMENT_VIEWED. Returns a binary file."""
+    or supervisor permission), audited as CORPORATE_DOCUMENT_VIEWED (``inline``: shown in the
+    browser rather than downloaded, said in the audit). Returns a binary file."""
     _staff_check(actor=actor, user=corporate_request.user)
     if not (actor.has_perm(PERM_PROCESS) or actor.has_perm(PERM_SUPERVISE)):
         raise account_exceptions.NotPermitted()
@@ -243,7 +250,11 @@ def document_open(*, corporate_request: CorporateRequest, actor: User, ip: str |
         subject=corporate_request.user,
         actor=actor,
         ip=ip,
-        data={"request": corporate_request.pk, "sha256": corporate_request.document_sha256},
+        data={
+            "request": corporate_request.pk,
+            "sha256": corporate_request.document_sha256,
+            "shown": "inline" if inline else "download",
+        },
     )
     return handle
 
@@ -347,6 +358,14 @@ def request_resubmit(
     fields = _fields_apply(
         user=user, kind=locked.kind, data=data, document=document, previous=locked
     )
+    # The request keeps the last signed form only: the one it replaces is named in the audit
+    # (its name and digest), which staff read on the request's page.
+    replaced = {}
+    if "document_path" in fields and locked.document_path:
+        replaced = {
+            "replaced_document": locked.document_name,
+            "replaced_sha256": locked.document_sha256,
+        }
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.status, locked.resubmitted_at = CorporateRequest.Status.SUBMITTED, timezone.now()
@@ -357,7 +376,7 @@ def request_resubmit(
         subject=user,
         actor=user,
         ip=ip,
-        data=_audit_data(locked),
+        data={**_audit_data(locked), **replaced},
     )
     otp_services.notice_send(user=user, text=SUBMITTED_TEXT, params={"reference": locked.reference})
     return locked

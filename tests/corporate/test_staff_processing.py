@@ -307,7 +307,8 @@ def test_company_page_lists_requests_and_links_the_audit_trail(rudi, company):
     audit_url = f"{ADMIN}company-audit/?company={company.pk}"
     assert audit_url in page
     trail = client.get(audit_url).content.decode()
-    assert "MAJUBERSAMA:rudi" in trail
+    # Typed User ID with the company, never the stored "MAJUBERSAMA:rudi".
+    assert "rudi (MAJUBERSAMA)" in trail and "MAJUBERSAMA:rudi" not in trail
     # The branch officer may not read the audit log.
     officer = staff_login(staff("staf-cabang", "branch"))
     assert officer.get(audit_url).status_code == 403
