@@ -11,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
@@ -92,11 +93,28 @@ def _login_address_locked(request, wait: int):
     return response
 
 
+# Which login page this browser used last ("corporate" or none): a session that is gone
+# altogether is sent back to the right page. It names no user and holds nothing secret.
+LOGIN_PAGE_COOKIE = "portal_login"
+
+
 @method_decorator(login_address_throttled, name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    login_page = ""  # the value of LOGIN_PAGE_COOKIE after a login here (none: retail)
+
+    def get(self, request, *args, **kwargs):
+        # Sent here for a login (a "next" page) by a browser that logs in as a company's
+        # user: to Login Corporate. The retail page opened on purpose stays.
+        if (
+            not self.login_page
+            and request.GET.get(self.redirect_field_name)
+            and request.COOKIES.get(LOGIN_PAGE_COOKIE) == "corporate"
+        ):
+            return redirect(f"{reverse('accounts:corporate-login')}?{request.GET.urlencode()}")
+        return super().get(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -110,6 +128,17 @@ class LoginView(auth_views.LoginView):
             ip=client_ip(self.request),
             language=get_language(),
         )
+        if self.login_page:
+            response.set_cookie(
+                LOGIN_PAGE_COOKIE,
+                self.login_page,
+                max_age=365 * 24 * 3600,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        else:
+            response.delete_cookie(LOGIN_PAGE_COOKIE, samesite="Lax")
         return response
 
     def form_invalid(self, form):
@@ -121,12 +150,13 @@ class LoginView(auth_views.LoginView):
 
 
 class CorporateLoginView(LoginView):  # dispatch is LoginView's: throttled per address once
-    """"Login Corporate": Corporate ID + User ID + password, with the retail login's
+    """ "Login Corporate": Corporate ID + User ID + password, with the retail login's
     protections (per-address throttle, django-axes lock per user, one session, key cycled,
     audit). The lock and the audit name the stored ``<CORPORATE ID>:<User ID>``."""
 
     form_class = CorporateLoginForm
     template_name = "accounts/corporate_login.html"
+    login_page = "corporate"
 
     def form_invalid(self, form):
         if "username" not in form.errors and "corporate_id" not in form.errors:
@@ -157,7 +187,7 @@ class LogoutView(auth_views.LogoutView):
 
 @method_decorator(never_cache, name="dispatch")
 class LoggedOutView(TemplateView):
-    """"Anda telah keluar": says so, with a link to log in again. A customer who is still
+    """ "Anda telah keluar": says so, with a link to log in again. A customer who is still
     logged in (the address typed by hand) has not logged out and goes home instead."""
 
     template_name = "accounts/logged_out.html"

@@ -63,9 +63,10 @@ class SessionSecurityMiddleware:
         if user is not None and user.is_authenticated:
             reason = self._end_reason(request, user)
             if reason:
+                corporate = user.company_id is not None
                 logout(request)
                 messages.info(request, reason)
-                return redirect(settings.LOGIN_URL)
+                return redirect("accounts:corporate-login" if corporate else settings.LOGIN_URL)
             self._touch(request.session)
         return self.get_response(request)
 
