@@ -263,7 +263,9 @@ class PaymentListView(CorporateUserMixin, ListView):
     def get_queryset(self):
         services.transfers_expire(company_id=self.request.user.company_id)
         form = self.filter_form
-        filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        if form.is_bound and not form.is_valid():
+            return Transfer.objects.none()  # nothing until the filter is fixed
+        filters = form.cleaned_data if form.is_bound else {}
         return selectors.company_payments(
             user=self.request.user,
             status=filters.get("status") or "",

@@ -1,9 +1,15 @@
 """Form fields every app's forms share."""
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .formatting import day_typed
+
+# The shapes a day may be typed in (``day_typed``): one in this shape that is no day of the
+# calendar (31/02) is told so, not asked for its shape again.
+_DAY_SHAPE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}|[0-9]{8}", re.ASCII)
 
 
 class DayField(forms.CharField):
@@ -12,6 +18,7 @@ class DayField(forms.CharField):
 
     default_error_messages = {
         "invalid_date": _("Enter the date as DD/MM/YYYY, for example 05/03/2026."),
+        "no_such_date": _("That date is not in the calendar: check the day and the month."),
     }
     invalid_code = "invalid_date"
 
@@ -36,9 +43,12 @@ class DayField(forms.CharField):
             return None
         day = day_typed(value)
         if day is None:
-            raise forms.ValidationError(
-                self.error_messages[self.invalid_code], code=self.invalid_code
+            code = (
+                "no_such_date"
+                if _DAY_SHAPE.fullmatch(re.sub(r"\s", "", value))
+                else self.invalid_code
             )
+            raise forms.ValidationError(self.error_messages[code], code=code)
         return day
 
 

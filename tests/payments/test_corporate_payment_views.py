@@ -287,6 +287,22 @@ def test_dates_out_of_range_are_said(company):
 
 
 @pytest.mark.parametrize(
+    "query",
+    ["?status=rejected&start=31/02/2026", "?start=02/01/2026&end=01/01/2026", "?maker=abc"],
+)
+def test_a_filter_in_error_lists_nothing_until_it_is_fixed(company, run_on_commit, query):
+    """Found by the new-user walk: an error in one field dropped every filter and listed all
+    payments under the customer's filter words."""
+    andi = login("andi")
+    payment = start_payment(andi)
+    sms_confirm(andi, payment, run_on_commit)
+    assert payment.reference in andi.get("/payments/").content.decode()
+    page = andi.get(f"/payments/{query}").content.decode()
+    assert payment.reference not in page
+    assert 'class="field-error' in page or "form-errors" in page
+
+
+@pytest.mark.parametrize(
     "reason, error",
     [
         ("", "Tuliskan alasan Anda menolak pembayaran ini."),
