@@ -156,6 +156,11 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     page.get_by_role("button", name="Kirim pengajuan").click()
     expect(page).to_have_url(re.compile(r"/corporate/pengajuan/PGJ-\d+/$"))
     expect(page.locator(".request-status")).to_have_text("Diajukan")
+    # andi's payment waits for rudi: he reads it can be approved once the bank approves.
+    expect(page.locator(".approvals-waiting")).to_contain_text(
+        "dapat disetujui setelah pengajuan ini disetujui bank"
+    )
+    expect(page.get_by_role("link", name="Kembali ke rekening saya")).to_be_visible()
     shoot(page, "04-request-submitted", phone=True)
     item = CorporateRequest.objects.get()
     assert item.document_type == "application/pdf" and str(item.new_phone) == "+6281377778888"
@@ -167,7 +172,7 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     officer.get_by_role("link", name=item.reference).click()
     expect(officer.locator(".contact-change-new")).to_contain_text("+6281377778888")
     with officer.expect_download() as download:
-        officer.get_by_role("link", name=re.compile("signed form|formulir", re.I)).click()
+        officer.get_by_role("link", name=re.compile("^(download|unduh)", re.I)).click()
     assert download.value.suggested_filename == "pengkinian-data-rudi.pdf"
     shoot(officer, "06-admin-request-officer")
     officer.locator("input[type=submit][formaction$='/approve/']").click()
@@ -176,6 +181,10 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     assert item.status == "awaiting_supervisor"
     officer.goto(f"{base}/admin/corporate/corporaterequest/{item.pk}/change/")
     shoot(officer, "07-admin-waiting-for-supervisor")
+    # rudi reads the customers' words for the supervisor's step.
+    page.goto(f"{base}/corporate/pengajuan/")
+    expect(page.locator(".request-status").first).to_have_text("Sedang diproses bank")
+    shoot(page, "07b-request-being-processed", phone=True)
 
     # The supervisor, another person, approves: it takes effect.
     boss = staff_page(new_page, base, supervisor_pair)
@@ -215,3 +224,81 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     payment.refresh_from_db()
     assert payment.status == Transfer.Status.COMPLETED and payment.approved_by_id == rudi.pk
     assert BankAccount.objects.get(number="2001000018").balance == Decimal("237500000.00")
+
+
+def test_correction_round_and_staff_pages_after_the_walk(new_page, live_server, settings, tmp_path):
+    """The round of a correction: the officer forgets the reason (marked on the field), asks
+    for a correction; the user sees "Perlu perbaikan" with Perbaiki, resubmits with another
+    signed form; staff see the inline form, the replaced one named, the company page and its
+    audit trail."""
+    settings.CORPORATE_UPLOAD_DIR = tmp_path / "uploads"
+    base = live_server.url
+    company = company_make("MAJUBERSAMA", "C000123", "PT Maju Bersama", "2001000018")
+    rudi = corporate_user(company, "rudi", "+6281200000002", full_name="Rudi Hartono")
+    token_make("CT10000002", state="active", user=rudi)
+    User.objects.filter(pk=rudi.pk).update(confirmation_method="hardware_token")
+    officer_pair = staff("staf-cabang", "branch")
+    supervisor_pair = staff("staf-kepala", "supervisor")
+
+    page = new_page(locale="id-ID")
+    page.goto(f"{base}/corporate/login/")
+    page.get_by_label("ID Corporate").fill("MAJUBERSAMA")
+    page.get_by_label("User ID").fill("rudi")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    page.goto(f"{base}/corporate/pengajuan/baru/token/")
+    # Every refusal in one round: no reason and no signed form for a new number.
+    page.get_by_label("Ponsel Terdaftar").fill(NEW_PHONE)
+    page.get_by_role("button", name="Kirim pengajuan").click()
+    expect(page.locator(".field-error")).to_have_count(2)
+    shoot(page, "21-form-all-errors", phone=True)
+    page.get_by_label("Formulir pengkinian data (bertanda tangan)").set_input_files(
+        files=[{"name": "pertama.pdf", "mimeType": "application/pdf", "buffer": signed_form_pdf()}]
+    )
+    page.get_by_label("Hilang").check()
+    page.get_by_role("button", name="Kirim pengajuan").click()
+    expect(page).to_have_url(re.compile(r"/corporate/pengajuan/PGJ-\d+/$"))
+    item = CorporateRequest.objects.get()
+
+    officer = staff_page(new_page, base, officer_pair)
+    officer.goto(f"{base}/admin/corporate/corporaterequest/{item.pk}/change/")
+    expect(officer.locator(".corporate-compare tr.differs")).to_have_count(1)
+    officer.locator("input[type=submit][formaction$='/reject/']").click()
+    expect(officer.locator("textarea[aria-invalid=true]")).to_be_visible()
+    shoot(officer, "22-admin-reason-missing")
+    officer.locator("textarea").fill("Tanda tangan tidak terbaca, lampirkan ulang.")
+    officer.locator("input[type=submit][formaction$='/return/']").click()
+    expect(officer.locator(".messagelist")).to_contain_text(item.reference)
+
+    page.goto(f"{base}/corporate/pengajuan/")
+    expect(page.locator(".request-status").first).to_have_text("Perlu perbaikan")
+    shoot(page, "23-list-needs-correction", phone=True)
+    page.get_by_role("link", name="Perbaiki").click()
+    page.get_by_label("Formulir pengkinian data (bertanda tangan)").set_input_files(
+        files=[{"name": "kedua.pdf", "mimeType": "application/pdf", "buffer": signed_form_pdf()}]
+    )
+    page.get_by_label("Hilang").check()
+    page.get_by_role("button", name="Kirim ulang").click()
+    expect(page.locator(".resubmitted-at")).to_be_visible()
+    expect(page.locator(".staff-message-earlier")).to_contain_text("Tanda tangan tidak terbaca")
+    shoot(page, "24-detail-resubmitted", phone=True)
+
+    officer.goto(f"{base}/admin/corporate/corporaterequest/{item.pk}/change/")
+    expect(officer.locator(".document-replaced")).to_contain_text("pertama.pdf")
+    shoot(officer, "25-admin-replaced-form")
+    inline = officer.request.get(
+        f"{base}/admin/corporate/corporaterequest/{item.pk}/document/view/"
+    )
+    assert inline.status == 200 and inline.headers["content-disposition"].startswith("inline")
+    assert inline.headers["content-security-policy"] == "sandbox; default-src 'none'"
+    officer.goto(f"{base}/admin/corporate/corporaterequest/?queue=supervisor")
+    shoot(officer, "26-admin-supervisor-filter")
+
+    boss = staff_page(new_page, base, supervisor_pair)
+    boss.goto(f"{base}/admin/accounts/company/{company.pk}/change/")
+    expect(boss.get_by_role("link", name="rudi", exact=True)).to_be_visible()
+    shoot(boss, "27-admin-company")
+    boss.goto(f"{base}/admin/corporate/corporaterequest/company-audit/?company={company.pk}")
+    expect(boss.locator(".company-audit")).to_contain_text("rudi (MAJUBERSAMA)")
+    shoot(boss, "28-admin-company-audit")
