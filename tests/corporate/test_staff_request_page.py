@@ -163,7 +163,9 @@ def test_company_page_users_with_link_method_and_token(rudi, andi, company):
     # No bold caption (the row's str) above each row of the users and the requests.
     for prefix in ("users", "requests"):
         assert f'<tr class="form-row has_original"\n             id="{prefix}-0"' not in page
-    assert '<tr class="form-row"\n             id="users-0"' in page
+    assert '<tr class="form-row has_original plain-row"\n             id="users-0"' in page
+    users_row = page.split('id="users-0"', 1)[1].split("</tr>", 1)[0]
+    assert "<p>" not in users_row.split('<td class="field-user_link">', 1)[0]
 
 
 def test_company_audit_trail_has_ip_reference_and_typed_user_ids(rudi, company):
