@@ -151,6 +151,7 @@ def test_a_token_user_types_the_token_code_without_generate_otp(company):
     assert "Konfirmasi Pembayaran" in page
     # A dead token (seed 001): the way to ask for SMS OTP, which needs no token, is offered.
     assert 'href="/corporate/pengajuan/baru/token/"' in page
+    assert "saat Anda mengonfirmasinya dengan kode dari token Anda" in page
     assert "Token tidak berfungsi" in page
     code = pyotp.TOTP(base64.b32encode(TOKEN_SEED).decode()).now()
     response = andi.post(url, {"code": code})

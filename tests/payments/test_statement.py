@@ -103,7 +103,7 @@ def statement_url(number="1001000011", ext="/", **query):
         ("01/01/0001", "", "too_old"),
         ("31/12/9999", "", "future"),
         ("", "31/12/9999", "future"),
-        ("31/02/2026", "", "invalid_date"),
+        ("31/02/2026", "", "no_such_date"),
         ("2026-11-01", "", "invalid_date"),
         ("", "11/2026", "invalid_date"),
         ("١٢/١١/٢٠٢٦", "", "invalid_date"),  # Arabic-Indic digits
@@ -156,7 +156,7 @@ def test_the_limits_are_settings_read_when_the_form_checks(settings):
         ({"start": "01/10/2026", "end": "30/11/2026"}, "Mutasi ditampilkan paling banyak 31 hari sekaligus"),
         ({"start": "01/01/2026", "end": "15/01/2026"}, "Mutasi tersedia hingga 183 hari ke belakang: pilih tanggal awal mulai 01/06/2026."),
         ({"start": "30/11/2026", "end": "05/12/2026"}, "Periode tidak boleh melewati hari ini (01/12/2026)."),
-        ({"start": "31/02/2026"}, "Masukkan tanggal dengan format DD/MM/YYYY, misalnya 05/03/2026."),
+        ({"start": "31/02/2026"}, "Tanggal itu tidak ada di kalender: periksa hari dan bulannya."),
     ],
 )
 def test_a_refused_period_is_told_in_indonesian_and_shows_nothing(customer_client, history, now, query, message):
