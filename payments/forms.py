@@ -99,16 +99,23 @@ class TransferForm(forms.Form):
         )
         # The destination starts empty: starting on the first own account (the same as the
         # source) only led to "must be different" after pressing Continue.
-        self.fields["destination"].choices = [
-            ("", _("— choose —")),
+        # Own accounts are a destination only when there are two or more (a single one can
+        # only be the source), and an empty group of payees is not offered.
+        groups = [
             (
                 _("Company accounts") if user.company_id else _("My accounts"),
-                [(a.number, f"{a.number} ({a.get_product_display()})") for a in accounts],
+                [(a.number, f"{a.number} ({a.get_product_display()})") for a in accounts]
+                if len(accounts) > 1
+                else [],
             ),
             (
                 _("Saved payees"),
                 [(p.account.number, f"{p.nickname} – {p.account.number}") for p in payees],
             ),
+        ]
+        self.fields["destination"].choices = [
+            ("", _("— choose —")),
+            *[(label, options) for label, options in groups if options],
             (OTHER, _("Other account number")),
         ]
         self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})

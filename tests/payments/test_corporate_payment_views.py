@@ -320,3 +320,12 @@ def test_bad_reject_reasons_are_refused_with_a_message(company, run_on_commit, r
     assert response.status_code == 200
     assert Transfer.objects.get(pk=payment.pk).status == Transfer.Status.WAITING_APPROVAL
     assert 'class="field-error"' in response.content.decode()
+
+
+def test_a_single_company_account_is_not_offered_as_destination(company):
+    """Found by the new-user walk: the only account was offered as "Rekening tujuan", then
+    refused as the same account."""
+    page = login("andi").get("/payments/new/").content.decode()
+    destination = page.split('name="destination"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{A_ACCOUNT}"' not in destination
+    assert 'value="other"' in destination
