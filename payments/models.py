@@ -35,7 +35,9 @@ class BankAccount(models.Model):
         on_delete=models.PROTECT,
         related_name="bank_accounts",
     )
-    product = models.CharField(max_length=10, choices=Product.choices, default=Product.SAVINGS)
+    product = models.CharField(
+        _("product"), max_length=10, choices=Product.choices, default=Product.SAVINGS
+    )
     currency = models.CharField(max_length=3, default="IDR")
     balance = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     opened_at = models.DateTimeField(default=timezone.now)
