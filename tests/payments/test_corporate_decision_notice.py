@@ -48,6 +48,7 @@ def test_the_dashboard_counts_the_payments_waiting_for_my_approval(corp):
     assert response.status_code == 302
     page = client.get("/dashboard/").content.decode()
     assert "2 pembayaran menunggu persetujuan Anda" in page
+    assert "Rekening PT Majubersama" in page  # the company's accounts, named so
     assert "/payments/?status=approval" in page
     # The maker approves none of their own: nothing to say to them.
     maker = Client()
