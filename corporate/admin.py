@@ -333,10 +333,13 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         content_type = corporate_request.document_type
         if content_type not in services.DOCUMENT_TYPES:
             content_type = "application/octet-stream"
+        # Saved under the request's reference and the extension of the type its bytes showed,
+        # never the name the customer typed ("….html", "…exe"); that name is shown as text.
+        extension = services.DOCUMENT_TYPES.get(content_type, ".bin")
         response = FileResponse(
             handle,
             as_attachment=not inline,
-            filename=corporate_request.document_name or corporate_request.document_path,
+            filename=f"{corporate_request.reference}{extension}",
             content_type=content_type,
         )
         response["X-Content-Type-Options"] = "nosniff"

@@ -113,3 +113,22 @@ def _staff_pair(user):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     return user, TOTPDevice.objects.get(user=user)
+
+
+def test_the_signed_form_downloads_under_the_reference_and_its_real_type(rudi):
+    """5. The download kept the name and extension the customer typed ("evil.html", "…exe"):
+    a staff member's browser saved a file that, opened, runs what it holds."""
+    from tests.corporate.conftest import PNG, staff
+
+    item = services.request_submit(
+        user=rudi,
+        kind="token_replacement",
+        data=form_data(rudi, phone=NEW_PHONE),
+        document=upload(PNG, name='../../"><img src=x onerror=alert(1)>evil.html'),
+    )
+    client = staff_login(staff("staf-cabang", "branch"))
+    for view in ("document", "document/view"):
+        response = client.get(f"/admin/corporate/corporaterequest/{item.pk}/{view}/")
+        assert response.status_code == 200
+        assert f'filename="{item.reference}.png"' in response["Content-Disposition"]
+        assert "evil" not in response["Content-Disposition"]

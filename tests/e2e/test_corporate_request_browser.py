@@ -173,7 +173,7 @@ def test_dead_token_replacement_with_a_new_phone_approved_by_two_staff(
     expect(officer.locator(".contact-change-new")).to_contain_text("+6281377778888")
     with officer.expect_download() as download:
         officer.get_by_role("link", name=re.compile("^(download|unduh)", re.I)).click()
-    assert download.value.suggested_filename == "pengkinian-data-rudi.pdf"
+    assert download.value.suggested_filename == f"{item.reference}.pdf"
     shoot(officer, "06-admin-request-officer")
     officer.locator("input[type=submit][formaction$='/approve/']").click()
     expect(officer.locator(".messagelist")).to_contain_text(item.reference)
