@@ -665,14 +665,18 @@ class CompanyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Corporate customers: name, CIF, Corporate ID, with their users and (added by
     payments' admin module) their accounts."""
 
-    list_display = ["name", "cif", "corporate_id", "requires_approval", "created_at"]
+    list_display = ["name", "cif", "corporate_id", "requires_approval", "created"]
     search_fields = ["name", "=cif", "=corporate_id"]
     search_help_text = _("Company name, CIF or Corporate ID.")
-    fields = ["name", "cif", "corporate_id", "requires_approval", "created_at"]
+    fields = ["name", "cif", "corporate_id", "requires_approval", "created"]
     readonly_fields = fields
     ordering = ["name"]
     actions = None
     inlines = [CompanyUserInline]
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj):
+        return staff_time(obj.created_at)  # the format of every staff page, with WIB
 
 
 admin.site.register(User, CustomerAdmin)

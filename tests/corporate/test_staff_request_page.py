@@ -166,6 +166,11 @@ def test_company_page_users_with_link_method_and_token(rudi, andi, company):
     assert '<tr class="form-row has_original plain-row"\n             id="users-0"' in page
     users_row = page.split('id="users-0"', 1)[1].split("</tr>", 1)[0]
     assert "<p>" not in users_row.split('<td class="field-user_link">', 1)[0]
+    # The company's creation time in the format of every staff page, with WIB.
+    import re
+
+    created = page.split("field-created", 1)[1].split('class="readonly">', 1)[1]
+    assert re.match(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} WIB<", created), created[:80]
 
 
 def test_company_audit_trail_has_ip_reference_and_typed_user_ids(rudi, company):
