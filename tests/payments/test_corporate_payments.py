@@ -393,3 +393,27 @@ def test_demo_company_has_a_working_and_a_dead_token(db, settings, capsys):
     )
     done = services.corporate_payment_confirm(payment=fresh(payment), user=andi, code=code)
     assert done.status == Transfer.Status.WAITING_APPROVAL
+
+
+def test_a_lost_phone_flag_stops_a_corporate_user_and_staff_unblock_restores(corp, settings):
+    """As for retail customers: a phone reported lost stops the user's codes and logins (no
+    code goes to a phone someone else holds) until staff lift the flag with a reason."""
+    from django.test import Client
+
+    from accounts.models import AccessBlock
+    from tests.factories import PASSWORD
+
+    payment = submitted(corp["andi"])
+    rudi = corp["rudi"]
+    account_services.access_block(
+        user=rudi, kind=AccessBlock.Kind.LOST_PHONE, reason="Ponsel hilang, lapor via telepon"
+    )
+    with pytest.raises(otp_exceptions.OtpError):
+        services.corporate_payment_challenge_issue(payment=fresh(payment), user=rudi)
+    login = {"corporate_id": "MAJUBERSAMA", "username": "rudi", "password": PASSWORD}
+    assert Client().post("/corporate/login/", login).status_code != 302
+    account_services.access_unblock(user=User.objects.get(pk=rudi.pk), reason="ID checked")
+    assert Client().post("/corporate/login/", login).status_code == 302
+    assert approver_confirms(payment, User.objects.get(pk=rudi.pk)).status == (
+        Transfer.Status.COMPLETED
+    )
