@@ -297,7 +297,7 @@ def _signed_for(previous: CorporateRequest | None, fields: dict) -> bool:
         previous is not None
         and bool(previous.document_path)
         and str(previous.new_phone or "") == str(fields["new_phone"] or "")
-        and (previous.new_email or "") == (fields["new_email"] or "")
+        and (previous.new_email or "").casefold() == (fields["new_email"] or "").casefold()
     )
 
 

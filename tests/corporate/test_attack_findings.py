@@ -71,6 +71,24 @@ def test_a_correction_keeping_the_same_new_phone_keeps_the_signed_form(rudi, off
     assert item.status == "submitted" and item.document_path == document
 
 
+def test_a_correction_keeping_the_new_email_in_other_capitals_keeps_the_form(
+    rudi, officer, supervisor
+):
+    item = services.request_submit(
+        user=rudi,
+        kind="token_replacement",
+        data=form_data(rudi, email="rudi.baru@majubersama.co.id"),
+        document=upload(),
+    )
+    services.request_approve(corporate_request=item, actor=officer)
+    services.request_return(corporate_request=item, actor=supervisor, message="Tanda tangan")
+    item.refresh_from_db()
+    services.request_resubmit(
+        corporate_request=item, user=rudi, data=form_data(rudi, email="Rudi.Baru@MAJUBERSAMA.co.id")
+    )
+    assert CorporateRequest.objects.get(pk=item.pk).status == "submitted"
+
+
 def test_approving_an_old_replacement_never_undoes_a_newly_activated_token(rudi, officer):
     item = services.request_submit(user=rudi, kind="token_replacement", data=form_data(rudi))
     # Meanwhile the branch handed rudi a new token and he activated it.
