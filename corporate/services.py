@@ -46,9 +46,8 @@ CORPORATE_ROLE_PERMISSIONS = {
 DOCUMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 APPROVED_TOKEN_TEXT = gettext_noop(
-    "Bank Nusantara: your request %(reference)s was approved. Until your new token is "
-    "activated, you confirm transactions with an OTP sent by SMS to %(phone)s: you can "
-    "transact again. Not you? Call the bank."
+    "Bank Nusantara: request %(reference)s approved, you can transact again with SMS OTP to "
+    "%(phone)s until a new token is active. Not you? Call the bank."
 )
 APPROVED_CONTACT_TEXT = gettext_noop(
     "Bank Nusantara: your request %(reference)s was approved and your mobile number or email "

@@ -321,3 +321,19 @@ def test_no_secret_or_full_number_in_the_audit(rudi, officer, supervisor):
     for event in AuditEvent.objects.all():
         assert NEW_PHONE not in str(event.data) and NEW_PHONE[3:] not in str(event.data)
     assert EmailMessage.objects.filter(user=rudi).exists()
+
+
+def test_the_approval_sms_is_one_segment_at_its_longest():
+    """A notice of one SMS (GSM-7, at most 160 characters) in Indonesian and English, with
+    the longest reference and masked phone it can carry."""
+    from django.utils import translation
+
+    from portal.formatting import phone_masked
+
+    for language in ("id", "en"):
+        with translation.override(language):
+            text = translation.gettext(services.APPROVED_TOKEN_TEXT) % {
+                "reference": "PGJ-999999",
+                "phone": phone_masked("+6281377778888"),
+            }
+        assert len(text) <= 160, (language, len(text), text)
