@@ -371,6 +371,10 @@ TOKEN_HOTP_WINDOW = env.int("TOKEN_HOTP_WINDOW", default=10)
 TOKEN_RESYNC_WINDOW = env.int("TOKEN_RESYNC_WINDOW", default=1000)
 TOKEN_TOTP_TOLERANCE = env.int("TOKEN_TOTP_TOLERANCE", default=1)
 TOKEN_MIN_SEED_BYTES = 16  # RFC 4226 §4: at least 128 bits
+# Mobile Token (issue 12, docs/mobile-token-design.md): a code per 30-second step, accepted
+# one step either side.
+MOBILE_TOKEN_STEP = 30
+MOBILE_TOKEN_TOLERANCE = env.int("MOBILE_TOKEN_TOLERANCE", default=1)
 TOKEN_IMPORT_MAX_BYTES = env.int("TOKEN_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 # PBKDF2 rounds a password-encrypted PSKC file may ask for; checked before deriving (a
 # file asking for billions would hold a web worker for hours).
