@@ -371,14 +371,14 @@ TOKEN_HOTP_WINDOW = env.int("TOKEN_HOTP_WINDOW", default=10)
 TOKEN_RESYNC_WINDOW = env.int("TOKEN_RESYNC_WINDOW", default=1000)
 TOKEN_TOTP_TOLERANCE = env.int("TOKEN_TOTP_TOLERANCE", default=1)
 TOKEN_MIN_SEED_BYTES = 16  # RFC 4226 §4: at least 128 bits
-# Mobile Token (issue 12, docs/mobile-token-design.md): a code per 30-second step, accepted
-# one step either side.
-MOBILE_TOKEN_STEP = 30
-MOBILE_TOKEN_TOLERANCE = env.int("MOBILE_TOKEN_TOLERANCE", default=1)
 TOKEN_IMPORT_MAX_BYTES = env.int("TOKEN_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 # PBKDF2 rounds a password-encrypted PSKC file may ask for; checked before deriving (a
 # file asking for billions would hold a web worker for hours).
 TOKEN_PSKC_MAX_PBKDF2_ITERATIONS = env.int("TOKEN_PSKC_MAX_PBKDF2_ITERATIONS", default=10_000_000)
+# Mobile Token (issue 12, docs/mobile-token-design.md): a code per 30-second step, accepted
+# one step either side.
+MOBILE_TOKEN_STEP = 30
+MOBILE_TOKEN_TOLERANCE = env.int("MOBILE_TOKEN_TOLERANCE", default=1)
 # per_transaction: every action needs its own OTP; per_session: one OTP per login session.
 OTP_POLICY = {
     "transfer": "per_transaction",
@@ -509,7 +509,8 @@ CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 
 # --- Passwords ------------------------------------------------------------------------------
 # Forgotten password ("Lupa Password?"): tries per User ID and per network address in a window,
-# counted in the shared cache (every web process sees them) with the window's length.
+# counted in the database (accounts.PasswordReset rows, under PostgreSQL advisory locks), so
+# every web process sees them.
 PASSWORD_RESET_USER_LIMIT = env.int("PASSWORD_RESET_USER_LIMIT", default=5)
 PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=20)
 PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW", default=60 * 60)
