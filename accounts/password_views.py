@@ -234,8 +234,10 @@ class PasswordResetOtpView(PasswordResetActionMixin, OtpIssueView):
                 _reset_code_issue(action)
         messages.info(
             self.request,
-            _("If the data you entered match, a new code is on its way to your registered "
-              "mobile number."),
+            _(
+                "If the data you entered match, a new code is on its way to your registered "
+                "mobile number."
+            ),
         )
 
 
@@ -309,16 +311,18 @@ class PasswordChangeView(LoginRequiredMixin, FormView):
         if getattr(form, "wrong_current_password", False):
             user = self.request.user
             services.password_current_wrong_record(user=user, ip=client_ip(self.request))
-            if selectors.login_failures(user=user) >= selectors.login_failure_limit():
+            left = selectors.login_failure_limit() - selectors.login_failures(user=user)
+            if left <= 0:
                 services.session_end(user=user, ip=client_ip(self.request))
                 logout(self.request)
                 messages.error(
                     self.request,
-                    _("Online access for this User ID is blocked. Please call the bank to "
-                      "unblock it."),
+                    _(
+                        "Online access for this User ID is blocked. Please call the bank to "
+                        "unblock it."
+                    ),
                 )
                 return redirect(settings.LOGIN_URL)
-            left = selectors.login_failure_limit() - selectors.login_failures(user=user)
             form.add_error(
                 "old_password",
                 ngettext(
