@@ -40,14 +40,16 @@ class LoginForm(AuthenticationForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
+    # Whose page this is: a company's users log in on the corporate page only, everyone else
+    # on the retail page.
+    corporate = False
+
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        if user.company_id is not None:
-            # A corporate user logs in on the corporate page only; the same words as a wrong
-            # password, so this page tells nothing about corporate User IDs.
-            raise forms.ValidationError(
-                self.error_messages["invalid_login"], code="invalid_login"
-            )
+        if (user.company_id is not None) != self.corporate:
+            # The same words as a wrong password, so a page tells nothing about the User IDs
+            # of the other.
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
         blocks = selectors.login_blocks(user=user)
         if blocks:
             # The password was right: the customer may be told why and whom to call.
@@ -71,10 +73,15 @@ class CorporateLoginForm(LoginForm):
         label=_("Corporate ID"),
         max_length=20,
         widget=forms.TextInput(
-            attrs={"autofocus": True, "autocomplete": "organization", "autocapitalize": "characters"}
+            attrs={
+                "autofocus": True,
+                "autocomplete": "organization",
+                "autocapitalize": "characters",
+            }
         ),
     )
     field_order = ["corporate_id", "username", "password"]
+    corporate = True
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -90,18 +97,6 @@ class CorporateLoginForm(LoginForm):
                 corporate_id=corporate_id, user_id=typed
             )
         return super().clean()
-
-    def confirm_login_allowed(self, user):
-        if user.company_id is None:
-            raise forms.ValidationError(
-                self.error_messages["invalid_login"], code="invalid_login"
-            )
-        # LoginForm's checks without its refusal of corporate users.
-        AuthenticationForm.confirm_login_allowed(self, user)
-        blocks = selectors.login_blocks(user=user)
-        if blocks:
-            error = access_blocked_error([block.kind for block in blocks])
-            raise forms.ValidationError(str(error), code="access_blocked")
 
 
 class StaffReasonMixin:
