@@ -14,7 +14,7 @@ import filetype
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Prefetch, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -90,14 +90,30 @@ def corporate_roles_grant() -> None:
 # --- What the bank knows (the form's prefill and the checks) ---------------------------------
 
 
+def _tokens_held_first():
+    """Tokens in the order ``token_of`` picks: the newest held (active or assigned) first,
+    then the one assigned last; never one revoked by a newer activation, nor one in stock."""
+    held = Q(state__in=hardware.HELD_STATES)
+    return HardwareToken.objects.exclude(
+        state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK]
+    ).order_by(
+        Case(When(held, then=Value(0)), default=Value(1)),
+        Case(When(held, then=F("pk"))).desc(),
+        F("assigned_at").desc(nulls_last=True),
+        "-pk",
+    )
+
+
 def token_of(user: User) -> HardwareToken | None:
     """The hard token the user holds (active or assigned), else the one they held last (lost,
     damaged, battery dead); never one revoked by a newer activation."""
-    tokens = HardwareToken.objects.filter(user=user).exclude(
-        state__in=[HardwareToken.State.REVOKED, HardwareToken.State.IN_STOCK]
-    )
-    held = tokens.filter(state__in=hardware.HELD_STATES).order_by("-pk").first()
-    return held or tokens.order_by(F("assigned_at").desc(nulls_last=True), "-pk").first()
+    return _tokens_held_first().filter(user=user).first()
+
+
+def tokens_prefetch() -> Prefetch:
+    """For a list of users: each one's tokens as ``tokens_held_first``, ``token_of``'s pick
+    first, in one query for the list."""
+    return Prefetch("hardware_tokens", queryset=_tokens_held_first(), to_attr="tokens_held_first")
 
 
 def records_of(user: User) -> dict:
