@@ -518,9 +518,6 @@ def request_approve(
         # The officer's word replaces the message of a correction asked before (the audit
         # trail keeps that one): the user must not read an old correction as the answer.
         locked.staff_message = message.strip()
-    elif message.strip():
-        locked.staff_message = message.strip()
-    if locked.status == CorporateRequest.Status.SUBMITTED:
         locked.officer, locked.officer_at = actor, now
         account_services.audit_log(
             action=AuditEvent.Action.CORPORATE_REQUEST_APPROVED,
@@ -537,6 +534,8 @@ def request_approve(
     else:
         if actor.pk == locked.officer_id:
             raise exceptions.SupervisorMustDiffer()
+        if message.strip():
+            locked.staff_message = message.strip()
         locked.supervisor, locked.supervisor_at = actor, now
         account_services.audit_log(
             action=AuditEvent.Action.CORPORATE_REQUEST_SUPERVISED,
