@@ -20,7 +20,7 @@ from tokens.views import OtpConfirmView, OtpIssueView
 from . import exceptions, selectors, services
 from .forms import CorporatePaymentFilterForm, CorporatePaymentRejectForm
 from .models import Transfer
-from .views import DraftCreateView
+from .views import ActionPageMixin, DraftCreateView
 
 
 class CorporateUserMixin(LoginRequiredMixin):
@@ -158,16 +158,10 @@ class PaymentDetailView(CorporateUserMixin, DetailView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class PaymentCancelView(PaymentActionMixin, TemplateView):
+class PaymentCancelView(PaymentActionMixin, ActionPageMixin, TemplateView):
     """ "Batalkan": the maker cancels a payment still waiting (for a code or an approval)."""
 
     template_name = "payments/payment_cancel.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.action = self.get_action()
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
         waiting = (Transfer.Status.PENDING, Transfer.Status.WAITING_APPROVAL)
@@ -176,9 +170,6 @@ class PaymentCancelView(PaymentActionMixin, TemplateView):
         if self.action.initiated_by_id != request.user.pk or self.action.status not in waiting:
             return redirect(self.get_detail_url(self.action))
         return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(action=self.action, **kwargs)
 
     def post(self, request, *args, **kwargs):
         payment = self.action
@@ -206,17 +197,11 @@ class PaymentCancelView(PaymentActionMixin, TemplateView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class PaymentRejectView(PaymentActionMixin, FormView):
+class PaymentRejectView(PaymentActionMixin, ActionPageMixin, FormView):
     """ "Tolak": another user of the company refuses a payment waiting for approval."""
 
     template_name = "payments/payment_reject.html"
     form_class = CorporatePaymentRejectForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.action = self.get_action()
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
         if self.action.is_overdue:
@@ -225,9 +210,6 @@ class PaymentRejectView(PaymentActionMixin, FormView):
         if step != services.APPROVER:
             return redirect(self.get_detail_url(self.action))
         return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(action=self.action, **kwargs)
 
     def form_valid(self, form):
         payment = self.action

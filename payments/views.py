@@ -55,6 +55,20 @@ class TransferCreateView(DraftCreateView):
         return super().dispatch(request, *args, **kwargs)
 
 
+class ActionPageMixin(LoginRequiredMixin):
+    """A page about one action of the user that is not its OTP confirmation ("Batalkan",
+    "Tolak"): the action is found (``get_action``) before anything else, as on those pages."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.action = self.get_action()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(action=self.action, **kwargs)
+
+
 class TransferActionMixin:
     def get_action(self):
         return get_object_or_404(
@@ -122,16 +136,10 @@ class TransferDetailView(LoginRequiredMixin, DetailView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class TransferCancelView(TransferActionMixin, LoginRequiredMixin, TemplateView):
+class TransferCancelView(TransferActionMixin, ActionPageMixin, TemplateView):
     """The "Batalkan" page: asks first; its POST cancels a transfer waiting for its code."""
 
     template_name = "payments/transfer_cancel.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.action = self.get_action()
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
         if self.action.is_overdue:
@@ -139,9 +147,6 @@ class TransferCancelView(TransferActionMixin, LoginRequiredMixin, TemplateView):
         if self.action.status != Transfer.Status.PENDING:
             return redirect(self.get_confirm_url(self.action))
         return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(action=self.action, **kwargs)
 
     def post(self, request, *args, **kwargs):
         transfer = self.action
