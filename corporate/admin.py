@@ -109,6 +109,10 @@ class CorporateRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = None
 
+    def get_queryset(self, request):
+        # The request's page shows its company and compares with the user's company's records.
+        return super().get_queryset(request).select_related("company", "user__company")
+
     def has_module_permission(self, request):
         return _may_view(request.user)
 
