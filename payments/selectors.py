@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .models import BankAccount, LedgerEntry
+from .models import BankAccount, LedgerEntry, Transfer
 
 # Newest first; two legs written in one instant keep the order they were written in.
 NEWEST_FIRST = ("-created_at", "-pk")
@@ -207,8 +207,6 @@ def company_payments(
     """ "Daftar Pembayaran": every payment of the user's company, whoever of its users made it,
     newest first, filtered by status, whole days ``start``..``end`` (WIB) and maker. Drafts
     (not started) are their maker's alone and listed nowhere."""
-    from .models import Transfer
-
     payments = (
         Transfer.objects.started()
         .of_company(user.company_id)
@@ -230,10 +228,6 @@ def company_payments(
 def approvals_waiting_count(*, user: User) -> int:
     """How many of the company's payments wait for ``user``'s approval now: submitted by
     another of its users and still before their deadline (0 for a retail customer)."""
-    from django.utils import timezone
-
-    from .models import Transfer
-
     if user.company_id is None:
         return 0
     return (
