@@ -2,7 +2,6 @@
 message. Fields and their shape only: every rule is checked in ``corporate.services``."""
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -66,7 +65,7 @@ class CorporateRequestForm(forms.Form):
             self.fields["phone"].label = _("Mobile phone")
             self.fields["email"].label = _("Email")
         self.fields["document"].help_text = self.fields["document"].help_text % {
-            "max": f"{settings.CORPORATE_UPLOAD_MAX_BYTES / (1024 * 1024):g}"
+            "max": services.document_max_mb()
         }
         for name in ("company_name", "cif", "corporate_id", "user_id"):
             self.fields[name].widget.attrs["autocomplete"] = "off"

@@ -193,16 +193,20 @@ def _typed_check(*, user: User, kind: str, data: dict) -> tuple[dict, list]:
 # --- The signed form ----------------------------------------------------------------------------
 
 
+def document_max_mb() -> str:
+    """``CORPORATE_UPLOAD_MAX_BYTES`` in MB as the user reads it ("5")."""
+    return f"{settings.CORPORATE_UPLOAD_MAX_BYTES / (1024 * 1024):g}"
+
+
 def document_check(document) -> str:
     """The content type of an uploaded signed form, decided by its bytes (``filetype``), never
     by its name or what the browser said: PDF, JPG or PNG, not empty, at most
     ``CORPORATE_UPLOAD_MAX_BYTES``. Raises DocumentEmpty, DocumentTooLarge or
     DocumentWrongType."""
-    limit = settings.CORPORATE_UPLOAD_MAX_BYTES
     if not document.size:
         raise exceptions.DocumentEmpty()
-    if document.size > limit:
-        raise exceptions.DocumentTooLarge(max=f"{limit / (1024 * 1024):g}")
+    if document.size > settings.CORPORATE_UPLOAD_MAX_BYTES:
+        raise exceptions.DocumentTooLarge(max=document_max_mb())
     document.seek(0)
     head = document.read(8192)
     document.seek(0)
@@ -228,9 +232,7 @@ def _document_store(document) -> dict:
             out.write(chunk)
     if size > settings.CORPORATE_UPLOAD_MAX_BYTES:  # the size the browser announced lied
         (folder / name).unlink(missing_ok=True)
-        raise exceptions.DocumentTooLarge(
-            max=f"{settings.CORPORATE_UPLOAD_MAX_BYTES / (1024 * 1024):g}"
-        )
+        raise exceptions.DocumentTooLarge(max=document_max_mb())
     return {
         "document_path": name,
         "document_name": Path(document.name or "").name[:200],
