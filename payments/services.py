@@ -283,14 +283,11 @@ def _transfer_challenges_void(transfer: Transfer) -> None:
         purpose=CORPORATE_PAYMENT_PURPOSE,
         summary=corporate_payment_intent(transfer, step=MAKER),
     )
-    for approver in User.objects.filter(company_id=transfer.source.company_id).exclude(
-        pk=transfer.initiated_by_id
-    ):
-        otp.challenges_void_for_intent(
-            user=approver,
-            purpose=CORPORATE_PAYMENT_PURPOSE,
-            summary=corporate_payment_intent(transfer, step=APPROVER),
-        )
+    otp.challenges_void_for_intent(
+        user=None,  # whichever users of the company asked for an approval code
+        purpose=CORPORATE_PAYMENT_PURPOSE,
+        summary=corporate_payment_intent(transfer, step=APPROVER),
+    )
 
 
 def transfer_cancel(*, transfer: Transfer, user: User) -> Transfer:

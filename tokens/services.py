@@ -176,9 +176,7 @@ def challenge_issue(
         if account_services.otp_check_lock(user=user):
             raise exceptions.OtpBlocked()
         _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now, phone=phone)
-        _challenges_void(
-            Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
-        )
+        _challenges_void(Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest))
         challenge = _challenge_create(
             user=user,
             purpose=purpose,
@@ -205,13 +203,15 @@ def challenge_issue(
     return challenge
 
 
-def challenges_void_for_intent(*, user: User, purpose: str, summary: dict) -> int:
+def challenges_void_for_intent(*, user: User | None, purpose: str, summary: dict) -> int:
     """Void the customer's pending challenges of one intent (an action that was cancelled or
-    expired): a code already sent or shown for it must not confirm anything any more."""
+    expired): a code already sent or shown for it must not confirm anything any more.
+
+    ``user`` None: every user's, for an intent several users may confirm (the approval of a
+    corporate payment, which any other user of the company may have asked a code for)."""
     digest = intent_digest(purpose=purpose, summary=summary)
-    return _challenges_void(
-        Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
-    )
+    challenges = Challenge.objects.filter(purpose=purpose, intent_digest=digest)
+    return _challenges_void(challenges if user is None else challenges.filter(user=user))
 
 
 def challenges_void_for_phone(*, user: User, phone) -> int:
@@ -369,7 +369,9 @@ def challenge_verify(
             user=user, purpose=purpose, digest=digest, current=challenge, by_sms=by_sms
         )
         try:
-            _challenge_consume(user=user, challenge=checked, purpose=purpose, digest=digest, code=code)
+            _challenge_consume(
+                user=user, challenge=checked, purpose=purpose, digest=digest, code=code
+            )
         except _CodeRejected as rejected:
             refused = _rejection_record(
                 user=user,
@@ -698,7 +700,9 @@ def sms_status_update(*, provider_id: str, status: str, error_code: str = "") ->
     ]
     moved = SmsMessage.objects.filter(provider_id=provider_id, status__in=movable_from).update(
         # .update() skips auto_now, so the time of the move is set here.
-        status=new, error_code=error_code[:16], updated_at=timezone.now()
+        status=new,
+        error_code=error_code[:16],
+        updated_at=timezone.now(),
     )
     return bool(moved) or SmsMessage.objects.filter(provider_id=provider_id).exists()
 
@@ -758,7 +762,9 @@ def phone_number_change(
     params = {"phone": phone_masked(new_phone)}
     if old_phone:
         challenges_void_for_phone(user=user, phone=old_phone)
-        notice_send(user=user, text=account_services.PHONE_CHANGED_TEXT, params=params, to=old_phone)
+        notice_send(
+            user=user, text=account_services.PHONE_CHANGED_TEXT, params=params, to=old_phone
+        )
     elif user.email:
         account_services.email_notice_schedule(
             address=user.email,
@@ -771,7 +777,9 @@ def phone_number_change(
 
 
 @transaction.atomic
-def contact_change_approve(*, change_request, approver: User, note: str = "", ip: str | None = None):
+def contact_change_approve(
+    *, change_request, approver: User, note: str = "", ip: str | None = None
+):
     """A supervisor who did not ask approves a staff change of a customer's phone or email
     (four eyes, checked in ``accounts.services.contact_change_approval_record``), and it takes
     effect in the same transaction: a number through ``phone_number_change`` (codes on their
