@@ -334,6 +334,8 @@ class AuditEvent(models.Model):
             _("Signed form of a corporate request viewed"),
         )
         SMS_FALLBACK_ENDED = "sms_fallback_ended", _("SMS OTP fallback ended")
+        MOBILE_TOKEN_REGISTERED = "mobile_token_registered", _("Mobile Token registered")
+        MOBILE_TOKEN_REVOKED = "mobile_token_revoked", _("Mobile Token de-registered")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -230,6 +230,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
+        # The Mobile Token's service worker and web app manifest (issue 12).
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
@@ -379,6 +382,13 @@ TOKEN_PSKC_MAX_PBKDF2_ITERATIONS = env.int("TOKEN_PSKC_MAX_PBKDF2_ITERATIONS", d
 # one step either side.
 MOBILE_TOKEN_STEP = 30
 MOBILE_TOKEN_TOLERANCE = env.int("MOBILE_TOKEN_TOLERANCE", default=1)
+MOBILE_TOKEN_LINK_DIGITS = 8
+# A registration (OTP, then the Unlock Code) must be finished within this many seconds.
+MOBILE_TOKEN_REGISTRATION_LIFETIME = env.int("MOBILE_TOKEN_REGISTRATION_LIFETIME", default=600)
+# The phone forgets the unlocked key after this many idle seconds (or when the page is hidden).
+MOBILE_TOKEN_UNLOCK_IDLE = 120
+# Device secrets one registration may ask for (each trivial Unlock Code refused costs one).
+MOBILE_TOKEN_SEEDS_PER_REGISTRATION = 5
 # per_transaction: every action needs its own OTP; per_session: one OTP per login session.
 OTP_POLICY = {
     "transfer": "per_transaction",

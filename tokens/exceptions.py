@@ -110,3 +110,40 @@ class TokenAlreadyHeld(TokenActionRefused):
     """A second token for a customer who holds one, without saying it replaces the old one."""
 
     code = "token_already_held"
+
+
+# --- Mobile Token (issue 12) ----------------------------------------------------------------
+
+
+class MobileWrongCode(WrongCode):
+    # The phone cannot tell a wrong Unlock Code: its codes are simply refused here.
+    message = _(
+        "The code is wrong. Check the 8 digits and your Unlock Code, then type the new code "
+        "your Mobile Token shows."
+    )
+
+
+class MobileCodeReused(OtpError):
+    message = _(
+        "This Mobile Token code was already used. Wait for the next code (at most 30 seconds). "
+        "If you did not use it, call the bank."
+    )
+    code = "mobile_code_reused"
+
+
+class RegistrationExpired(OtpError):
+    message = _("This Mobile Token registration has expired. Please start again.")
+    code = "mobile_registration_expired"
+
+
+class UnlockCodeTooSimple(OtpError):
+    message = _(
+        "Choose an Unlock Code that is hard to guess: not your birth date, not repeated or "
+        "consecutive digits."
+    )
+    code = "unlock_code_too_simple"
+
+
+class NoMobileDevice(OtpError):
+    message = _("No Mobile Token is registered for you.")
+    code = "no_mobile_device"

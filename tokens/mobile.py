@@ -96,3 +96,49 @@ def trivial_unlock_codes(*, birth_date=None, phone: str = "") -> set[str]:
     if len(phone_digits) >= 6:
         codes.add(phone_digits[-6:])
     return codes
+
+
+# --- Registration, verification and de-registration (docs/mobile-token-design.md §2.3) ------
+# Signatures fixed as the contract between the pages and the services; bodies to come.
+
+
+def registration_start(*, user):
+    """The user's live ``MobileRegistration`` (reused), else a new one (expired ones deleted)."""
+    raise NotImplementedError
+
+
+def registration_intent(registration) -> dict:
+    """The summary of the "mobile_registration" intent: ``{"registration": str(pk)}``."""
+    raise NotImplementedError
+
+
+def registration_otp_confirmed(*, registration) -> None:
+    """Mark the registration's OTP as confirmed (called inside ``challenge_verify``)."""
+    raise NotImplementedError
+
+
+def registration_seed_issue(*, registration):
+    """A new device secret ``S`` (at most MOBILE_TOKEN_SEEDS_PER_REGISTRATION per
+    registration), sealed into the row: returns ``(device_id: UUID, seed: bytes)``."""
+    raise NotImplementedError
+
+
+def registration_complete(*, registration, unlock_key: bytes, user_agent: str, ip=None):
+    """Store ``K_u`` as the user's one active ``MobileDevice`` (the old one revoked, reason
+    "replaced"); raises RegistrationExpired or UnlockCodeTooSimple. Returns the device."""
+    raise NotImplementedError
+
+
+def device_revoke(*, device, actor, reason: str, ip=None) -> None:
+    """De-register (customer or staff): codes refused at once, audited, customer told."""
+    raise NotImplementedError
+
+
+def device_code_verify(*, device, code: str, link: str) -> bool:
+    """The code within the window, after ``last_t``; sets ``last_t`` and ``last_used_at``."""
+    raise NotImplementedError
+
+
+def device_code_reused(*, device, code: str, link: str) -> bool:
+    """The code matches a step of the window at or before ``last_t``."""
+    raise NotImplementedError

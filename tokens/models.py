@@ -22,6 +22,7 @@ class Challenge(models.Model):
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
         HARDWARE_TOKEN = "hardware_token", _("Hardware token")
+        MOBILE_TOKEN = "mobile_token", _("Mobile Token")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -182,7 +183,11 @@ class HardwareToken(models.Model):
     TRANSITIONS = {
         State.IN_STOCK: {State.ASSIGNED, State.DAMAGED, State.REVOKED},
         State.ASSIGNED: {
-            State.ACTIVE, State.IN_STOCK, State.LOST, State.DAMAGED, State.BATTERY_DEAD,
+            State.ACTIVE,
+            State.IN_STOCK,
+            State.LOST,
+            State.DAMAGED,
+            State.BATTERY_DEAD,
             State.REVOKED,
         },
         State.ACTIVE: {State.LOST, State.DAMAGED, State.BATTERY_DEAD, State.REVOKED},
@@ -269,3 +274,90 @@ class HardwareTokenDevice(Device):
     def verify_token(self, token):
         # A bare code is never enough for an action: see tokens.services.challenge_verify.
         return False
+
+
+class MobileDevice(Device):
+    """A customer's registered phone running the Mobile Token (issue 12), as a django-otp device.
+
+    The phone keeps the device secret; the server keeps only ``K_u``, the key derived from it
+    and the Unlock Code (``tokens.mobile``), sealed with ``TOKEN_SEED_KEYS``, never shown. One
+    active device per customer; a revoked one keeps its row for the audit trail and has
+    ``confirmed=False`` so django-otp drops it from every session at once.
+    """
+
+    class RevokeReason(models.TextChoices):
+        REPLACED = "replaced", _("Replaced by a new phone")
+        CUSTOMER = "customer", _("De-registered by the customer")
+        STAFF = "staff", _("De-registered by the bank")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sealed_key = models.TextField(editable=False)
+    last_t = models.BigIntegerField(default=-1)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("de-registered at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoke_reason = models.CharField(
+        _("reason"), max_length=20, choices=RevokeReason.choices, blank=True
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = _("Mobile Token")
+        verbose_name_plural = _("Mobile Tokens")
+        ordering = ["-registered_at"]
+        permissions = [("deregister_mobile_device", "Can de-register a customer's Mobile Token")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="tokens_mobiledevice_one_active_per_user",
+            )
+        ]
+
+    def __str__(self):
+        return self.name or str(self.public_id)
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    def verify_token(self, token):
+        # A bare code is never enough: see tokens.services.challenge_verify.
+        return False
+
+
+class MobileRegistration(models.Model):
+    """A Mobile Token registration under way: after its OTP, the device secret waits here
+    (sealed) until the phone sends ``K_u``; emptied in the transaction that stores ``K_u``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mobile_registrations"
+    )
+    device_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    sealed_seed = models.TextField(blank=True, editable=False)
+    challenge = models.ForeignKey(
+        Challenge, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    otp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    seeds_issued = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Mobile Token registration {self.pk}"
+
+    @property
+    def is_expired(self):
+        return timezone.now() >= self.expires_at

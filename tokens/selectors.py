@@ -192,3 +192,17 @@ def challenge_for(*, user, challenge_id) -> Challenge | None:
     if challenge_id is None:
         return None
     return Challenge.objects.filter(user=user, pk=challenge_id).first()
+
+
+# --- Mobile Token (issue 12; bodies by the server-core change) -------------------------------
+
+
+def mobile_device_for(*, user):
+    """The user's active ``MobileDevice``, or None."""
+    raise NotImplementedError
+
+
+def mobile_confirm_context(*, user, purpose: str, summary: dict | None) -> dict | None:
+    """For a Mobile Token user's confirm page and INSTAN: ``{"device": public_id (str),
+    "link": "12345678" or ""}``; None for anyone else."""
+    raise NotImplementedError

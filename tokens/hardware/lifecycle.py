@@ -27,8 +27,10 @@ PERM_ASSIGN = "tokens.assign_token"
 PERM_STATE = "tokens.change_token_state"
 PERM_RESYNC = "tokens.resync_token"
 PERM_SMS_FALLBACK = "tokens.switch_sms_fallback"
-# What each staff role may do with tokens (migration tokens 0006_token_roles holds a frozen
-# copy). A branch officer runs the stock; only a supervisor may move a customer down to SMS.
+# What each staff role may do with tokens (migrations tokens 0006_token_roles and
+# 0013_mobile_token_roles hold frozen copies). A branch officer runs the stock; only a
+# supervisor may move a customer down to SMS; the call centre de-registers a lost phone's
+# Mobile Token.
 TOKEN_ROLE_PERMISSIONS = {
     "Branch officer": [
         "view_hardwaretoken", "import_tokens", "assign_token", "change_token_state",
@@ -36,8 +38,9 @@ TOKEN_ROLE_PERMISSIONS = {
     ],
     "Supervisor": [
         "view_hardwaretoken", "import_tokens", "assign_token", "change_token_state",
-        "resync_token", "switch_sms_fallback",
+        "resync_token", "switch_sms_fallback", "view_mobiledevice", "deregister_mobile_device",
     ],
+    "Call centre agent": ["view_mobiledevice", "deregister_mobile_device"],
 }
 
 
