@@ -105,6 +105,9 @@ class TransferConfirmView(TransferActionMixin, OtpConfirmView):
             return self.get_confirm_url(action)
         return super().get_done_url(action)
 
+    def get_intent_summary(self, action):
+        return services.transfer_intent(action)
+
     def confirm(self, action, code):
         return services.transfer_confirm(
             transfer=action, code=code, session_verified=self.session_verified

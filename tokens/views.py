@@ -19,7 +19,7 @@ from portal.exceptions import CustomerError
 from . import hardware, selectors, services
 from .exceptions import OtpError
 from .forms import OtpForm, TokenActivationForm
-from .models import OutboxMessage
+from .models import Challenge, OutboxMessage
 
 
 class OtpActionMixin(LoginRequiredMixin):
@@ -72,6 +72,12 @@ class OtpConfirmView(OtpActionMixin, FormView):
     def confirm(self, action, code):
         raise NotImplementedError
 
+    def get_intent_summary(self, action) -> dict | None:
+        """The summary the code is bound to, when the page needs it before a challenge exists:
+        a Mobile Token code for money is made over the destination's last digits ("APPLI 2"),
+        which the page shows. None: the page makes no such code (payees, profile changes)."""
+        return None
+
     @cached_property
     def session_verified(self) -> bool:
         """django-otp's verdict on this session; the service checks the purpose's policy."""
@@ -99,6 +105,17 @@ class OtpConfirmView(OtpActionMixin, FormView):
         )
         kwargs.setdefault("session_covers", self.session_covers)
         kwargs.setdefault("lifetime_minutes", max(1, settings.OTP_CODE_LIFETIME // 60))
+        if kwargs["otp"].channel == Challenge.Channel.MOBILE_TOKEN and not self.session_covers:
+            # What the Mobile Token must sign (the 8 digits, or none) and which device INSTAN
+            # may confirm with: decided here from the stored intent, never by the browser.
+            kwargs.setdefault(
+                "mobile",
+                selectors.mobile_confirm_context(
+                    user=self.request.user,
+                    purpose=self.get_purpose(self.action),
+                    summary=self.get_intent_summary(self.action),
+                ),
+            )
         return super().get_context_data(**kwargs)
 
     def form_valid(self, form):
@@ -180,7 +197,7 @@ def sms_status_callback(request):
     [never_cache, sensitive_post_parameters("code", "birth_date", "serial")], name="dispatch"
 )
 class TokenActivateView(LoginRequiredMixin, FormView):
-    """"Aktivasi Token" (Profil Saya): the customer activates the token the branch gave them."""
+    """ "Aktivasi Token" (Profil Saya): the customer activates the token the branch gave them."""
 
     form_class = TokenActivationForm
     template_name = "tokens/token_activate.html"
