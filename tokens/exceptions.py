@@ -147,3 +147,14 @@ class UnlockCodeTooSimple(OtpError):
 class NoMobileDevice(OtpError):
     message = _("No Mobile Token is registered for you.")
     code = "no_mobile_device"
+
+
+class MobileTokenRetailOnly(OtpError):
+    # Corporate users confirm with hardware tokens (and the SMS fallback a company asks for);
+    # staff with their own authenticator. The Mobile Token is a retail customer's.
+    message = _("The Mobile Token is for personal (retail) customers only.")
+    code = "mobile_token_retail_only"
+
+
+class MobileMakesTheCode(TokenMakesTheCode):
+    message = _("Use the code shown by your Mobile Token: no SMS is sent to Mobile Token users.")

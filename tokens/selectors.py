@@ -10,18 +10,24 @@ from django.utils import timezone
 from portal.formatting import phone_masked
 
 from .exceptions import NoUsableToken
-from .models import Challenge, HardwareToken, SmsMessage
+from .models import Challenge, HardwareToken, MobileDevice, SmsMessage
 
 
 def confirmation_channel(*, user) -> str:
-    """How the customer confirms now: their active hardware token, or SMS.
+    """How the customer confirms now: their active hardware token, their registered Mobile
+    Token, or SMS.
 
     A token user whose token cannot be used (lost, damaged, battery dead) confirms nothing
-    until staff switch SMS on for them: ``NoUsableToken``.
+    until staff switch SMS on for them: ``NoUsableToken``. So does a Mobile Token user with no
+    active device (de-registration moves the method back, so only inconsistent data gets here).
     """
     if user.confirmation_method == user.ConfirmationMethod.HARDWARE_TOKEN:
         if HardwareToken.objects.usable().filter(user=user).exists():
             return Challenge.Channel.HARDWARE_TOKEN
+        raise NoUsableToken()
+    if user.confirmation_method == user.ConfirmationMethod.MOBILE_TOKEN:
+        if MobileDevice.objects.filter(user=user, revoked_at__isnull=True).exists():
+            return Challenge.Channel.MOBILE_TOKEN
         raise NoUsableToken()
     return Challenge.Channel.SMS
 
@@ -61,8 +67,13 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
     block_kinds = list(user.access_blocks.active().values_list("kind", flat=True))
     if block_kinds:
         return OtpState(
-            challenge=None, phone=phone_masked(phone), channel="", sms_status="",
-            expires_in=0, resend_in=0, blocked=True,
+            challenge=None,
+            phone=phone_masked(phone),
+            channel="",
+            sms_status="",
+            expires_in=0,
+            resend_in=0,
+            blocked=True,
             blocked_message=_blocked_message(block_kinds),
         )
     try:
@@ -71,8 +82,12 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
         channel = ""
     if channel != Challenge.Channel.SMS:
         return OtpState(
-            challenge=None, phone=phone_masked(phone), channel=channel, sms_status="",
-            expires_in=0, resend_in=0,
+            challenge=None,
+            phone=phone_masked(phone),
+            channel=channel,
+            sms_status="",
+            expires_in=0,
+            resend_in=0,
         )
     if challenge is not None and challenge.channel != channel:
         # A code of another channel (a token try before the switch to SMS OTP): no SMS was
@@ -87,7 +102,10 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
             .first()
         )
     resend_in, _rule = sms_resend_wait(
-        user=user, phone=phone, last=challenge, last_failed=sms is not None and sms.has_failed,
+        user=user,
+        phone=phone,
+        last=challenge,
+        last_failed=sms is not None and sms.has_failed,
         now=now,
     )
     pending = challenge is not None and challenge.status == Challenge.Status.PENDING
@@ -95,8 +113,12 @@ def otp_state(*, user, challenge: Challenge | None, to=None) -> OtpState:
     if not expires_in:
         # No code to type (none yet, expired, voided after wrong tries, used): only the wait.
         return OtpState(
-            challenge=None, phone=phone_masked(phone), channel=channel, sms_status="",
-            expires_in=0, resend_in=resend_in,
+            challenge=None,
+            phone=phone_masked(phone),
+            channel=channel,
+            sms_status="",
+            expires_in=0,
+            resend_in=resend_in,
         )
     return OtpState(
         challenge=challenge,
@@ -194,15 +216,42 @@ def challenge_for(*, user, challenge_id) -> Challenge | None:
     return Challenge.objects.filter(user=user, pk=challenge_id).first()
 
 
-# --- Mobile Token (issue 12; bodies by the server-core change) -------------------------------
+# --- Mobile Token (issue 12) ----------------------------------------------------------------
 
 
 def mobile_device_for(*, user):
     """The user's active ``MobileDevice``, or None."""
-    raise NotImplementedError
+    return MobileDevice.objects.filter(user=user, revoked_at__isnull=True).first()
 
 
 def mobile_confirm_context(*, user, purpose: str, summary: dict | None) -> dict | None:
     """For a Mobile Token user's confirm page and INSTAN: ``{"device": public_id (str),
-    "link": "12345678" or ""}``; None for anyone else."""
-    raise NotImplementedError
+    "link": "12345678" or ""}``; None for anyone else.
+
+    The link is what the server will check the code over (``mobile.link_for``): a money
+    purpose needs its ``summary`` (from the stored intent)."""
+    from .mobile import link_for
+
+    try:
+        if confirmation_channel(user=user) != Challenge.Channel.MOBILE_TOKEN:
+            return None
+    except NoUsableToken:
+        return None
+    device = mobile_device_for(user=user)
+    if device is None:
+        return None
+    return {"device": str(device.public_id), "link": link_for(purpose=purpose, summary=summary)}
+
+
+def mobile_factor_channel(*, user) -> str:
+    """The factor that confirms registering or de-registering a Mobile Token: the hardware
+    token when the customer confirms with a usable one, else SMS to their phone (with
+    ``challenge_issue(..., to=user.phone)`` and ``by_sms=True``). Never the Mobile Token
+    itself: a lost or stolen phone must not approve its own replacement or keep itself."""
+    try:
+        channel = confirmation_channel(user=user)
+    except NoUsableToken:
+        channel = ""
+    if channel == Challenge.Channel.HARDWARE_TOKEN:
+        return Challenge.Channel.HARDWARE_TOKEN
+    return Challenge.Channel.SMS

@@ -26,9 +26,15 @@ from accounts import services as account_services
 from accounts.models import AuditEvent, User
 from portal.formatting import duration_lazy, phone_masked
 
-from . import exceptions, hardware, sms
-from .models import Challenge, HardwareToken, HardwareTokenDevice, SMSDevice, SmsMessage
-from .selectors import confirmation_channel, sms_resend_wait
+from . import exceptions, hardware, mobile, sms
+from .models import (
+    Challenge,
+    HardwareToken,
+    HardwareTokenDevice,
+    SMSDevice,
+    SmsMessage,
+)
+from .selectors import confirmation_channel, mobile_device_for, sms_resend_wait
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +55,14 @@ def intent_digest(*, purpose: str, summary: dict) -> str:
 # the customer authenticates (DESIGN: "each need a fresh OTP").
 MONEY_PURPOSES = frozenset({"transfer", "corporate_payment"})
 FACTOR_PURPOSES = frozenset(
-    {"phone_change", "phone_verify", "email_change", "token_activation", "mobile_registration"}
+    {
+        "phone_change",
+        "phone_verify",
+        "email_change",
+        "token_activation",
+        "mobile_registration",
+        "mobile_deregistration",
+    }
 )
 # A password reset (forgotten password) or change: always its own OTP, like a factor change.
 FACTOR_PURPOSES |= {"password_reset", "password_change"}
@@ -102,11 +115,13 @@ def _challenge_for_check(
 ) -> Challenge:
     """The challenge a typed code is checked against, read afresh under the user's lock.
 
-    For SMS it is the one already sent (``current``). A token makes its own codes, so a token
-    user's code is checked against a challenge of its own bound to the intent: the pending one
-    of this intent if there is one, else a new one (so repeated submissions do not pile up).
+    For SMS it is the one already sent (``current``). A token (hardware or Mobile Token) makes
+    its own codes, so a token user's code is checked against a challenge of its own, of that
+    channel, bound to the intent: the pending one of this intent if there is one, else a new
+    one (so repeated submissions do not pile up).
     """
-    if by_sms or confirmation_channel(user=user) == Challenge.Channel.SMS:
+    channel = Challenge.Channel.SMS if by_sms else confirmation_channel(user=user)
+    if channel == Challenge.Channel.SMS:
         if current is None:
             raise exceptions.NoChallenge()
         return Challenge.objects.get(pk=current.pk)
@@ -116,7 +131,7 @@ def _challenge_for_check(
             user=user,
             purpose=purpose,
             intent_digest=digest,
-            channel=Challenge.Channel.HARDWARE_TOKEN,
+            channel=channel,
             status=Challenge.Status.PENDING,
             expires_at__gt=now,
         )
@@ -127,7 +142,7 @@ def _challenge_for_check(
         user=user,
         purpose=purpose,
         digest=digest,
-        channel=Challenge.Channel.HARDWARE_TOKEN,
+        channel=channel,
         now=now,
     )
 
@@ -163,8 +178,12 @@ def challenge_issue(
     ``NoPhone``, ``ResendTooSoon`` or ``SmsLimitReached``. A new challenge voids the earlier
     pending ones of the same intent.
     """
-    if to is None and confirmation_channel(user=user) != Challenge.Channel.SMS:
-        raise exceptions.TokenMakesTheCode()
+    if to is None:
+        channel = confirmation_channel(user=user)
+        if channel == Challenge.Channel.MOBILE_TOKEN:
+            raise exceptions.MobileMakesTheCode()
+        if channel != Challenge.Channel.SMS:
+            raise exceptions.TokenMakesTheCode()
     phone = to or user.phone
     if not phone:
         raise exceptions.NoPhone()
@@ -368,9 +387,16 @@ def challenge_verify(
         checked = _challenge_for_check(
             user=user, purpose=purpose, digest=digest, current=challenge, by_sms=by_sms
         )
+        # A Mobile Token code is made over the destination's last digits for money ("APPLI 2"):
+        # from the caller's stored summary, never from the form.
+        link = (
+            mobile.link_for(purpose=purpose, summary=summary)
+            if checked.channel == Challenge.Channel.MOBILE_TOKEN
+            else ""
+        )
         try:
             _challenge_consume(
-                user=user, challenge=checked, purpose=purpose, digest=digest, code=code
+                user=user, challenge=checked, purpose=purpose, digest=digest, code=code, link=link
             )
         except _CodeRejected as rejected:
             refused = _rejection_record(
@@ -411,7 +437,7 @@ def _verified_audit(*, user: User, purpose: str, challenge: Challenge | None) ->
 
 
 def _challenge_consume(
-    *, user: User, challenge: Challenge, purpose: str, digest: str, code: str
+    *, user: User, challenge: Challenge, purpose: str, digest: str, code: str, link: str = ""
 ) -> None:
     """Compare the code and consume the challenge in the current transaction."""
     if (
@@ -421,7 +447,7 @@ def _challenge_consume(
     ):
         raise _CodeRejected("intent_mismatch")
     _raise_unless_pending(challenge)
-    if not _code_matches(user=user, challenge=challenge, code=code):
+    if not _code_matches(user=user, challenge=challenge, code=code, link=link):
         raise _CodeRejected("wrong_code")
     now = timezone.now()
     won = Challenge.objects.filter(
@@ -437,9 +463,20 @@ def _challenge_consume(
     challenge.status, challenge.consumed_at = Challenge.Status.CONSUMED, now
 
 
-def _code_matches(*, user: User, challenge: Challenge, code: str) -> bool:
+def _code_matches(*, user: User, challenge: Challenge, code: str, link: str = "") -> bool:
     if challenge.channel == Challenge.Channel.SMS:
         return code_generator.check(challenge, code)
+    if challenge.channel == Challenge.Channel.MOBILE_TOKEN:
+        device = mobile_device_for(user=user)
+        if device is None:
+            raise exceptions.NoUsableToken()
+        # Moves the device's last step on in this transaction: a code is accepted once. A
+        # wrong Unlock Code, another destination or a replaced phone: an ordinary wrong code.
+        if mobile.device_code_verify(device=device, code=code, link=link):
+            return True
+        if mobile.device_code_reused(device=device, code=code, link=link):
+            raise _CodeRejected("code_reused", device=str(device.public_id))
+        return False
     token = HardwareToken.objects.usable().filter(user=user).first()
     if token is None:
         raise exceptions.NoUsableToken()
@@ -503,9 +540,13 @@ def _rejection_record(
     if reason == "intent_mismatch":
         return exceptions.IntentMismatch()
     if reason == "code_reused":
+        if challenge.channel == Challenge.Channel.MOBILE_TOKEN:
+            return exceptions.MobileCodeReused()
         return exceptions.TokenCodeReused()
     if challenge.channel == Challenge.Channel.HARDWARE_TOKEN:
         return exceptions.TokenWrongCode()
+    if challenge.channel == Challenge.Channel.MOBILE_TOKEN:
+        return exceptions.MobileWrongCode()
     if challenge.status == Challenge.Status.VOIDED:
         return exceptions.ChallengeVoided()
     return exceptions.WrongCode(remaining=settings.OTP_MAX_ATTEMPTS - challenge.attempts)
@@ -514,6 +555,10 @@ def _rejection_record(
 def session_device_for(*, user: User):
     """The django-otp device a confirmation verifies the session with (resolved before the
     action, so nothing after the money moved can fail on it)."""
+    if user.confirmation_method == User.ConfirmationMethod.MOBILE_TOKEN:
+        device = mobile_device_for(user=user)
+        if device is not None:
+            return device
     if user.confirmation_method == User.ConfirmationMethod.HARDWARE_TOKEN:
         device = HardwareTokenDevice.objects.filter(
             user=user, token__state=HardwareToken.State.ACTIVE
