@@ -99,7 +99,11 @@ if (form) {
     form.hidden = false;
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      register();
+      // portal.js disables a form's buttons after any submit (one post per click); this form
+      // posts by script and guards itself (the button is disabled while a post runs), and a
+      // refused Unlock Code must leave the button usable.
+      event.stopImmediatePropagation();
+      if (!go.disabled) register();
     });
   }
 }

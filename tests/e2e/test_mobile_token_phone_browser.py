@@ -4,16 +4,28 @@ and a customer registers through the pages, goes offline, and the token still op
 the codes the server computes. Screenshots in var/screenshots/ (mobile-token-*)."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import needs_chromium
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, _errors_collect, outbox_code_read, shoot
 
 pytestmark = [pytest.mark.e2e, needs_chromium, pytest.mark.django_db(transaction=True)]
 
-PHONE_CONTEXT = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "locale": "id-ID"}
+ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36"
+)
+PHONE_CONTEXT = {
+    "viewport": PHONE,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "id-ID",
+    "user_agent": ANDROID,
+}
+PIN = "482915"
 SEED = bytes(range(32))
 DEVICE = "00112233-4455-6677-8899-aabbccddeeff"
 T = 56666666
@@ -96,3 +108,150 @@ def test_unregistered_phone_offers_registration_in_indonesian(new_page, live_ser
     expect(link).to_have_attribute("href", "/mobile-token/daftar/")
     expect(page.locator("#mt-clock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+
+def _server_codes(user, link: str) -> set[str]:
+    """The codes the server accepts now for ``user``'s active device (window ±1 step)."""
+    from tokens import hardware, mobile
+    from tokens.models import MobileDevice
+
+    device = MobileDevice.objects.get(user=user, revoked_at__isnull=True)
+    key = hardware.seed_unseal(device.sealed_key)
+    t = mobile.step(time.time())
+    return {mobile.code_for(key, t + d, link) for d in (-1, 0, 1)}
+
+
+def _code_make(phone, pin):
+    phone.locator("#mt-unlock").fill(pin)
+    phone.locator("#mt-unlock-go").click()
+    expect(phone.locator("#mt-code")).to_have_text(re.compile(r"^\d{6}$"))
+    expect(phone.locator("#mt-unlock")).to_have_value("")
+    return phone.locator("#mt-code").inner_text()
+
+
+def test_register_on_the_phone_then_codes_offline_match_the_server(
+    browser, new_page, live_server, celery_worker, settings
+):
+    from tests.factories import UserFactory
+
+    settings.SMS_OUTBOX_PAGE = True
+    base = live_server.url
+    user = UserFactory(user_id="dewi", full_name="Dewi Lestari", phone="+6281255501234")
+
+    # The phone's context collects its own console errors: the refused Unlock Code below is a
+    # 400 answer, which Chromium logs as "Failed to load resource"; that one and the test's own
+    # offline fetch are the only ones allowed.
+    context = browser.new_context(**PHONE_CONTEXT)
+    context.set_default_timeout(10_000)
+    errors = []
+    context.on("page", lambda p: _errors_collect(p, errors))
+    phone = context.new_page()
+    try:
+        _register_and_use_offline(phone, new_page, base, user)
+    finally:
+        context.close()
+    assert errors == [
+        f"{base}/mobile-token/daftar/unlock-code/: Failed to load resource: the server "
+        "responded with a status of 400 (Bad Request)",
+        # The test's own fetch of a page the worker does not keep, to prove the phone offline.
+        f"{base}/mobile-token/: Failed to load resource: net::ERR_INTERNET_DISCONNECTED",
+    ], errors
+
+
+def _register_and_use_offline(phone, new_page, base, user):
+    from accounts.models import User
+    from tests.factories import PASSWORD
+
+    # Not logged in: the normal login, then back to the registration.
+    phone.goto(f"{base}/mobile-token/daftar/")
+    expect(phone).to_have_url(re.compile(r"/login/\?next=/mobile-token/daftar/$"))
+    phone.locator("#id_username").fill(user.user_id)
+    phone.locator("#id_password").fill(PASSWORD)
+    phone.locator("main form button[type=submit]").click()
+    expect(phone).to_have_url(re.compile(r"/mobile-token/daftar/$"))
+    shoot(phone, "mobile-token-register", phone=True)
+    phone.get_by_role("button", name="Generate OTP").click()
+    expect(phone.locator(".otp-status")).to_contain_text("+62 812-****-1234")
+    sms = new_page()
+    code = outbox_code_read(sms, f"{base}/dev/sms/")
+    phone.bring_to_front()
+    phone.locator("#id_code").fill(code)
+    phone.locator("main form.otp-confirm button[type=submit]").click()
+    expect(phone).to_have_url(re.compile(r"/mobile-token/daftar/unlock-code/$"))
+    expect(phone.locator("#mt-register-form")).to_be_visible()
+    expect(phone.locator("#mt-label")).to_have_value("Chrome di Android")
+
+    # A guessable Unlock Code: the server refuses it; the page says so and clears the inputs.
+    phone.locator("#mt-unlock-1").fill("123456")
+    phone.locator("#mt-unlock-2").fill("123456")
+    phone.locator("#mt-register-go").click()
+    expect(phone.locator("#mt-register-status")).to_contain_text("Unlock Code")
+    expect(phone.locator("#mt-unlock-1")).to_have_value("")
+    # Typed differently twice: the page says so before asking the server.
+    phone.locator("#mt-unlock-1").fill(PIN)
+    phone.locator("#mt-unlock-2").fill("482951")
+    phone.locator("#mt-register-go").click()
+    expect(phone.locator("#mt-register-status")).to_contain_text("tidak sama")
+    shoot(phone, "mobile-token-unlock", phone=True)
+    phone.locator("#mt-unlock-1").fill(PIN)
+    phone.locator("#mt-unlock-2").fill(PIN)
+    phone.locator("#mt-register-go").click()
+    expect(phone).to_have_url(re.compile(r"/mobile-token/$"))  # ?registered=1, shown once
+    expect(phone.locator("#mt-registered")).to_be_visible()
+    expect(phone.locator("#mt-device-label")).to_have_text("Chrome di Android")
+    user.refresh_from_db()
+    assert user.confirmation_method == User.ConfirmationMethod.MOBILE_TOKEN
+    assert phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    shoot(phone, "mobile-token-app", phone=True)
+
+    # Offline: the page, its scripts and the key still work.
+    phone.context.set_offline(True)
+    phone.reload()
+    expect(phone.locator("#mt-menu")).to_be_visible()
+    expect(phone.locator("#mt-registered")).to_be_hidden()
+    assert phone.evaluate("fetch('/dev/sms/').then(() => 'online', () => 'offline')") == "offline"
+
+    phone.locator("#mt-mode-otp").click()
+    expect(phone.locator("#mt-unlock")).to_be_focused()
+    assert phone.locator("#mt-unlock").get_attribute("name") is None
+    code = _code_make(phone, PIN)
+    assert code in _server_codes(user, "")
+    expect(phone.locator("#mt-countdown")).to_have_text(re.compile(r"^([1-9]|[12]\d|30)$"))
+    shoot(phone, "mobile-token-code", phone=True)
+    phone.locator("#mt-done").click()
+    expect(phone.locator("#mt-menu")).to_be_visible()
+    expect(phone.locator("#mt-code")).to_have_text("")
+
+    # Mode 2 (APPLI 2): the 8 digits of the destination are signed.
+    phone.locator("#mt-mode-sign").click()
+    phone.locator("#mt-link").fill("1234")
+    phone.locator("#mt-link-next").click()
+    expect(phone.locator("#mt-link-error")).to_be_visible()
+    phone.locator("#mt-link").fill("12345678")
+    phone.locator("#mt-link-next").click()
+    expect(phone.locator("#mt-signing")).to_contain_text("1234 5678")
+    shoot(phone, "mobile-token-signing", phone=True)
+    signed = _code_make(phone, PIN)
+    assert signed in _server_codes(user, "12345678")
+    assert signed not in _server_codes(user, "12345679")
+
+    # Hiding the page forgets the unlocked key.
+    phone.evaluate(
+        """() => {
+          Object.defineProperty(document, "hidden", {value: true, configurable: true});
+          document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    expect(phone.locator("#mt-menu")).to_be_visible()
+    expect(phone.locator("#mt-code")).to_have_text("")
+
+    # A wrong Unlock Code makes a code too (the phone cannot tell); the server's differ.
+    phone.locator("#mt-mode-otp").click()
+    wrong = _code_make(phone, "482916")
+    assert wrong not in _server_codes(user, "")
+
+    # A new tab in the offline browser opens the token as well.
+    other = phone.context.new_page()
+    other.goto(f"{base}/mobile-token/")
+    expect(other.locator("#mt-menu")).to_be_visible()

@@ -1,0 +1,235 @@
+"""Registering a Mobile Token through the pages (docs/mobile-token-design.md §3.1, §3.2, §4.2):
+login, an OTP on the customer's factor (SMS, or the hardware token's code), then the phone's
+two POSTs: ``kunci/`` gives a device secret S, ``selesai/`` takes K_u derived from S and the
+Unlock Code (computed here with ``tokens.mobile.unlock_key``, as the phone's WebCrypto does).
+The server never sees the Unlock Code; trivial ones are refused by trial derivation."""
+
+import base64
+import json
+import re
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django.utils.translation import override
+
+from accounts.models import AuditEvent, User
+from tests.conftest import TOKEN_HOTP, outbox_code
+from tests.factories import PASSWORD
+from tokens import hardware, mobile
+from tokens.exceptions import UnlockCodeTooSimple
+from tokens.mobile_views import SESSION_KEY
+from tokens.models import MobileDevice, MobileRegistration, OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+REGISTER = "/mobile-token/daftar/"
+OTP = "/mobile-token/daftar/otp/"
+UNLOCK = "/mobile-token/daftar/unlock-code/"
+KEY = "/mobile-token/daftar/kunci/"
+FINISH = "/mobile-token/daftar/selesai/"
+PIN = "482915"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def seed_get(client) -> tuple[UUID, bytes]:
+    response = client.post(KEY)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"]
+    data = json.loads(response.content)
+    seed = base64.urlsafe_b64decode(data["seed"] + "=")
+    assert len(seed) == 32
+    return UUID(data["device"]), seed
+
+
+def finish(client, device, seed, pin, label="Ponsel Budi"):
+    return client.post(
+        FINISH, {"unlock_key": b64url(mobile.unlock_key(seed, device, pin)), "label": label}
+    )
+
+
+def sms_confirm(client, run_on_commit):
+    """Steps 1 of the page: Generate OTP, the code from the outbox, posted."""
+    page = client.get(REGISTER)
+    assert page.status_code == 200
+    assert "Generate OTP" in page.content.decode()
+    response = run_on_commit(client.post, OTP)
+    assert response.status_code == 302 and response["Location"] == REGISTER
+    response = client.post(REGISTER, {"code": outbox_code()})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response["Location"] == UNLOCK
+
+
+def test_sms_customer_registers_and_a_trivial_unlock_code_is_refused_first(
+    customer_client, customer, run_on_commit
+):
+    sms_confirm(customer_client, run_on_commit)
+    page = customer_client.get(UNLOCK).content.decode()
+    for dom_id in ("mt-unlock-1", "mt-unlock-2"):
+        tag = re.search(rf'<input[^>]*id="{dom_id}"[^>]*>', page).group(0)
+        assert " name=" not in tag, tag
+    assert 'id="mt-register-go"' in page and "csrfmiddlewaretoken" in page
+    assert 'aria-live="assertive"' in page
+    assert "Mobile Token memerlukan JavaScript" in page  # the <noscript> text, in Indonesian
+
+    device, seed = seed_get(customer_client)
+    birth = customer.birth_date.strftime("%d%m%y")
+    for trivial in ("000000", "123456", "121212", birth):
+        response = finish(customer_client, device, seed, trivial)
+        assert response.status_code == 400, trivial
+        data = json.loads(response.content)
+        assert data["ok"] is False
+        with override("id"):
+            assert data["error"] == str(UnlockCodeTooSimple.message), data
+    assert not MobileDevice.objects.filter(user=customer).exists()
+
+    # The phone asks for a new S after a refusal (the script does so); it is accepted.
+    device, seed = seed_get(customer_client)
+    response = run_on_commit(finish, customer_client, device, seed, PIN)
+    assert response.status_code == 200, response.content
+    assert json.loads(response.content) == {"ok": True, "next": "/mobile-token/?registered=1"}
+
+    active = MobileDevice.objects.get(user=customer, revoked_at__isnull=True)
+    assert active.public_id == device and active.confirmed and active.name == "Ponsel Budi"
+    assert hardware.seed_unseal(active.sealed_key) == mobile.unlock_key(seed, device, PIN)
+    customer.refresh_from_db()
+    assert customer.confirmation_method == User.ConfirmationMethod.MOBILE_TOKEN
+    registration = MobileRegistration.objects.get(user=customer)
+    assert registration.sealed_seed == "" and registration.completed_at is not None
+    assert SESSION_KEY not in customer_client.session
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.MOBILE_TOKEN_REGISTERED, subject=customer
+    ).exists()
+    # Told by SMS and e-mail.
+    assert "Mobile Token" in OutboxMessage.objects.first().body
+    assert any("Mobile Token" in message.body for message in mail.outbox)
+    # The Unlock Code is nowhere: not in any row of these tables, not in the audit.
+    for model in (MobileDevice, MobileRegistration, AuditEvent, OutboxMessage):
+        for row in model.objects.all().values():
+            assert PIN not in json.dumps(row, default=str), (model, row)
+    # The registration is over: its endpoints refuse.
+    assert customer_client.post(KEY).status_code == 400
+    assert finish(customer_client, device, seed, "739146").status_code == 400
+
+
+def test_registering_again_replaces_the_first_phone(customer_client, customer, run_on_commit):
+    sms_confirm(customer_client, run_on_commit)
+    device, seed = seed_get(customer_client)
+    assert finish(customer_client, device, seed, PIN).status_code == 200
+    # Registering again: an SMS still (the Mobile Token never approves its own replacement).
+    sms_confirm(customer_client, run_on_commit)
+    assert (
+        "Mobile Token di ponsel lain berhenti berfungsi"
+        in customer_client.get(UNLOCK).content.decode()
+    )
+    second, seed2 = seed_get(customer_client)
+    assert second != device
+    assert finish(customer_client, second, seed2, "739146").status_code == 200
+    first = MobileDevice.objects.get(public_id=device)
+    assert first.revoked_at is not None and first.revoke_reason == "replaced"
+    assert MobileDevice.objects.get(user=customer, revoked_at__isnull=True).public_id == second
+
+
+def test_key_endpoint_is_post_only_and_needs_the_otp(customer_client, customer, run_on_commit):
+    assert customer_client.get(KEY).status_code == 405
+    assert customer_client.get(FINISH).status_code == 405
+    customer_client.get(REGISTER)  # a registration, its OTP not yet confirmed
+    response = customer_client.post(KEY)
+    assert response.status_code == 400 and json.loads(response.content)["ok"] is False
+    assert MobileRegistration.objects.get(user=customer).seeds_issued == 0
+    # Nor does the Unlock Code page open before the OTP.
+    response = customer_client.get(UNLOCK)
+    assert response.status_code == 302 and response["Location"] == REGISTER
+
+
+def test_wrong_otp_is_refused_and_the_unlock_page_stays_closed(
+    customer_client, customer, run_on_commit
+):
+    customer_client.get(REGISTER)
+    run_on_commit(customer_client.post, OTP)
+    code = outbox_code()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    response = customer_client.post(REGISTER, {"code": wrong})
+    assert response.status_code == 200
+    assert MobileRegistration.objects.get(user=customer).otp_confirmed_at is None
+    assert customer_client.get(UNLOCK).status_code == 302
+    assert customer_client.post(KEY).status_code == 400
+
+
+def test_another_users_registration_in_the_session_is_not_used(
+    customer_client, customer, other_customer
+):
+    theirs = mobile.registration_start(user=other_customer)
+    MobileRegistration.objects.filter(pk=theirs.pk).update(otp_confirmed_at=timezone.now())
+    session = customer_client.session
+    session[SESSION_KEY] = str(theirs.pk)
+    session.save()
+    response = customer_client.post(KEY)
+    assert response.status_code == 400
+    assert customer_client.get(UNLOCK).status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.seeds_issued == 0 and theirs.sealed_seed == ""
+    # The register page starts the customer's own registration instead.
+    assert customer_client.get(REGISTER).status_code == 200
+    assert customer_client.session[SESSION_KEY] != str(theirs.pk)
+    assert MobileRegistration.objects.filter(user=customer).count() == 1
+
+
+def test_bad_keys_expired_registration_and_the_seed_limit(
+    customer_client, customer, run_on_commit, settings
+):
+    sms_confirm(customer_client, run_on_commit)
+    device, seed = seed_get(customer_client)
+    for bad in ("", b64url(bytes(31)), b64url(bytes(32)) + "A", "!" * 43):
+        response = customer_client.post(FINISH, {"unlock_key": bad})
+        assert response.status_code == 400, bad
+        assert json.loads(response.content)["ok"] is False
+    for _ in range(settings.MOBILE_TOKEN_SEEDS_PER_REGISTRATION - 1):
+        seed_get(customer_client)
+    response = customer_client.post(KEY)  # one seed too many: the registration is over
+    assert response.status_code == 400
+    assert not MobileDevice.objects.filter(user=customer).exists()
+
+
+def test_expired_registration_is_refused(customer_client, customer, run_on_commit):
+    sms_confirm(customer_client, run_on_commit)
+    device, seed = seed_get(customer_client)
+    MobileRegistration.objects.filter(user=customer).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert finish(customer_client, device, seed, PIN).status_code == 400
+    assert customer_client.post(KEY).status_code == 400
+    assert not MobileDevice.objects.filter(user=customer).exists()
+
+
+def test_hardware_token_user_confirms_with_the_tokens_code(client, token_user):
+    response = client.post("/login/", {"username": token_user.user_id, "password": PASSWORD})
+    assert response.status_code == 302
+    page = client.get(REGISTER).content.decode()
+    assert "Generate OTP" not in page
+    # No SMS for a token user: the token makes the code.
+    client.post(OTP)
+    assert not OutboxMessage.objects.exists()
+    response = client.post(REGISTER, {"code": TOKEN_HOTP.at(0)})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response["Location"] == UNLOCK
+    device, seed = seed_get(client)
+    assert finish(client, device, seed, PIN).status_code == 200
+    token_user.refresh_from_db()
+    assert token_user.confirmation_method == User.ConfirmationMethod.MOBILE_TOKEN
+
+
+def test_not_logged_in(client):
+    response = client.get(REGISTER)
+    assert response.status_code == 302
+    assert response["Location"] == f"/login/?next={REGISTER}"
+    assert client.post(OTP).status_code == 302
+    response = client.post(KEY)
+    assert response.status_code == 403 and json.loads(response.content)["ok"] is False
+    assert client.post(FINISH, {"unlock_key": "A" * 43}).status_code == 403
