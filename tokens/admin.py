@@ -4,8 +4,11 @@ Every field is read-only and there is no add, change or delete form: tokens ente
 PSKC import, and every change is one of the actions below, each a page with a reason that
 calls one service in ``tokens.hardware`` (which checks the permission again and audits).
 
-Also, at the end: the customer's recent SMS on the accounts admin's customer page, and the
-approval of staff changes of a customer's phone or email (they need the OTP core).
+Then the Mobile Token (issue 12): the registered phones, read-only and never a key, and the one
+staff action on them, "De-register (lost phone)" (``tokens.mobile.device_revoke``).
+
+Also, at the end: the customer's recent SMS and Mobile Token on the accounts admin's customer
+page, and the approval of staff changes of a customer's phone or email (they need the OTP core).
 """
 
 from django import forms
@@ -19,15 +22,16 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services as account_services
-from accounts.admin import AUDIT_VALUES, CustomerAdmin, CustomerPagePart
+from accounts.admin import AUDIT_KEYS, AUDIT_VALUES, CustomerAdmin, CustomerPagePart
 from accounts.forms import ContactChangeDecisionForm
 from accounts.models import ContactChangeRequest, User
 from accounts.views import client_ip
 from portal.admin import ReadOnlyAdminMixin
 from portal.exceptions import CustomerError
 from portal.formatting import email_masked, phone_masked
+from portal.templatetags.portal import staff_time
 
-from . import hardware, services
+from . import hardware, mobile, services
 from .exceptions import TokenActionRefused
 from .forms import (
     StaffReasonForm,
@@ -36,7 +40,7 @@ from .forms import (
     TokenResyncForm,
     TokenStateForm,
 )
-from .models import HardwareToken, SmsMessage
+from .models import HardwareToken, MobileDevice, SmsMessage
 
 STAFF_STATES = [
     HardwareToken.State.LOST,
@@ -299,6 +303,160 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
 
+# --- The Mobile Token (issue 12) -----------------------------------------------------------
+
+PERM_MOBILE_DEREGISTER = mobile.PERM_DEREGISTER
+
+
+class MobileDeviceStateFilter(admin.SimpleListFilter):
+    """Active phones, or the de-registered ones kept for the audit trail."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("active")), ("revoked", _("de-registered"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(MobileDevice)
+class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Customers' registered phones: who, which phone, when registered, last used and
+    de-registered (why, by whom). Never a key: ``sealed_key`` is on no page, not even sealed,
+    since a sealed key is one leaked ``TOKEN_SEED_KEYS`` away from the customer's codes.
+
+    The one change is "De-register (lost phone)", a page with a written reason that calls
+    ``tokens.mobile.device_revoke`` (which checks the permission again and audits); the
+    phone's codes are refused from then on and its sessions lose their OTP verification.
+    """
+
+    list_display = [
+        "customer", "label", "registered", "last_used", "revoked", "revoke_reason",
+        "deregistered_by",
+    ]
+    list_display_links = ["customer", "label"]
+    list_filter = [MobileDeviceStateFilter, "revoke_reason"]
+    list_select_related = ["user", "revoked_by"]
+    search_fields = ["=user__user_id"]
+    search_help_text = _("Customer's User ID (exact).")
+    # Displays only, so that no field of the model (sealed_key, last_t) reaches a page.
+    fields = [
+        "customer", "label", "registered", "last_used", "revoked", "revoke_reason",
+        "deregistered_by", "user_agent",
+    ]
+    readonly_fields = fields
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+    change_form_template = "admin/tokens/mobiledevice/change_form.html"
+
+    @admin.display(description=_("customer"), ordering="user__user_id")
+    def customer(self, obj):
+        return obj.user.user_id
+
+    @admin.display(description=_("phone name"), ordering="name")
+    def label(self, obj):
+        # django-otp's ``name`` has no translated verbose name: named here.
+        return obj.name or "-"
+
+    @admin.display(description=_("registered (WIB)"), ordering="registered_at")
+    def registered(self, obj):
+        return staff_time(obj.registered_at, zone=False)
+
+    @admin.display(description=_("last used (WIB)"), ordering="last_used_at")
+    def last_used(self, obj):
+        return staff_time(obj.last_used_at, zone=False) or _("not yet")
+
+    @admin.display(description=_("de-registered (WIB)"), ordering="revoked_at")
+    def revoked(self, obj):
+        return staff_time(obj.revoked_at, zone=False) or "-"
+
+    @admin.display(description=_("de-registered by"), ordering="revoked_by__user_id")
+    def deregistered_by(self, obj):
+        return obj.revoked_by.user_id if obj.revoked_by_id else "-"
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/deregister/",
+                wrap(self.deregister_view),
+                name=f"{info}_deregister",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _device(self, request, object_id) -> MobileDevice:
+        device = self.get_object(request, object_id)
+        if device is None:
+            raise Http404
+        if not self.has_view_permission(request, device):
+            raise PermissionDenied
+        return device
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        device = self._device(request, object_id)
+        context = {
+            "can_deregister": device.is_active and request.user.has_perm(PERM_MOBILE_DEREGISTER),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def deregister_view(self, request, object_id):
+        """The "De-register (lost phone)" page: the customer calls, the agent checks who they are and
+        writes why; the service revokes the phone under a lock, audits with this reason and
+        the IP, and tells the customer by SMS and email."""
+        device = self._device(request, object_id)
+        if not request.user.has_perm(PERM_MOBILE_DEREGISTER):
+            raise PermissionDenied
+        device_url = reverse("admin:tokens_mobiledevice_change", args=[device.pk])
+        if not device.is_active:
+            messages.info(request, _("This Mobile Token is already de-registered."))
+            return redirect(device_url)
+        form = StaffReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                # The service sees a staff actor and keeps "staff" as the device's reason;
+                # the words written here go into the audit event.
+                mobile.device_revoke(
+                    device=device,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    ip=client_ip(request),
+                )
+            except (CustomerError, TokenActionRefused) as error:
+                form.add_error(None, forms.ValidationError(str(error), code=error.code))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "The Mobile Token of %(user_id)s on %(device)s is de-registered: its "
+                        "codes are refused from now on, and the customer was told by SMS and "
+                        "email. To block online access too, use “Flag access” on the "
+                        "customer's page."
+                    )
+                    % {"user_id": device.user.user_id, "device": device.name or "-"},
+                )
+                return redirect(device_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("De-register (lost phone)"),
+            "device": device,
+            "form": form,
+            "overview_url": device_url,
+            "customer_url": reverse("admin:accounts_user_change", args=[device.user_id]),
+        }
+        return TemplateResponse(request, "admin/tokens/mobiledevice/deregister.html", context)
+
+
 # --- A customer's SMS, and changes of phone or email, in the accounts admin ------------------
 # Here because tokens depends on accounts: the customer page of accounts shows what tokens
 # holds about the customer without importing tokens, and approving a staff change of a phone
@@ -312,8 +470,26 @@ def customer_sms(request, customer) -> dict:
     return {"sms_messages": SmsMessage.objects.filter(user=customer)[:RECENT]}
 
 
+def customer_mobile_tokens(request, customer) -> dict:
+    """The customer's Mobile Token phones, newest first (the active one, then the ones before
+    it): dates and who de-registered them, links to their admin pages; never a key."""
+    staff = request.user
+    return {
+        "mobile_devices": MobileDevice.objects.filter(user=customer).select_related(
+            "revoked_by"
+        )[:RECENT],
+        "can_view": staff.has_perm("tokens.view_mobiledevice"),
+        "can_deregister": staff.has_perm(PERM_MOBILE_DEREGISTER),
+    }
+
+
 CustomerAdmin.page_parts.append(
     CustomerPagePart(template="admin/tokens/customer_sms.html", context=customer_sms)
+)
+CustomerAdmin.page_parts.append(
+    CustomerPagePart(
+        template="admin/tokens/mobiledevice/customer_part.html", context=customer_mobile_tokens
+    )
 )
 # The customer page's actions tell the customer through the OTP core's notices (SMS, email).
 CustomerAdmin.notice_send = services.notice_send
@@ -325,8 +501,11 @@ AUDIT_VALUES.update(
         "code_reused": _("a code used again"),
         "intent_mismatch": _("a code made for another transaction"),
         "activation": _("token activation"),
+        # Why a Mobile Token was de-registered (the audit's "reason" in its data).
+        **dict(MobileDevice.RevokeReason.choices),
     }
 )
+AUDIT_KEYS.update({"label": _("Phone name")})
 
 
 @admin.register(ContactChangeRequest)
