@@ -4,6 +4,8 @@ Views of ``accounts`` that build on the OTP pages of ``tokens`` (a module of its
 ``tokens.views`` imports ``accounts.views``). Only views may call the services of ``tokens``.
 """
 
+import dataclasses
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -13,14 +15,18 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django.views.generic import FormView, TemplateView
 
 from portal.exceptions import CustomerError
 from portal.formatting import email_masked, email_masked_short, phone_masked
+from tokens import exceptions as otp_exceptions
+from tokens import mobile as otp_mobile
 from tokens import selectors as otp_selectors
 from tokens import services as otp_services
 from tokens.models import HardwareToken
@@ -28,7 +34,7 @@ from tokens.views import OtpConfirmView, OtpIssueView
 
 from . import exceptions, services
 from .forms import EmailChangeForm, PhoneChangeForm
-from .models import AccessBlock, ProfileChange
+from .models import AccessBlock, ProfileChange, User
 from .views import client_ip
 
 # --- Profil Saya ---------------------------------------------------------------------------
@@ -62,6 +68,10 @@ class ProfileView(LoginRequiredMixin, TemplateView):
                 user=user, state=HardwareToken.State.ASSIGNED
             ).exists(),
             profile=user,
+            # Corporate users confirm with their company's tokens: no Mobile Token for them.
+            mobile_device=None
+            if user.company_id is not None
+            else otp_selectors.mobile_device_for(user=user),
             phone=phone_masked(user.phone),
             email=email_masked(user.email),
             **kwargs,
@@ -445,6 +455,143 @@ class EmailChangeVerifyView(LoginRequiredMixin, TemplateView):
         except CustomerError as exc:
             return self.render_to_response(self.get_context_data(error=str(exc)))
         return redirect("accounts:email-change-done", pk=change.pk)
+
+
+# --- Mobile Token: "Hapus pendaftaran" (issue 12 item 5) -----------------------------------
+# The phone may be lost, so its own codes cannot confirm its removal: an OTP on another factor
+# (SMS to the registered number, or the customer's hardware token if it can be used) does.
+PURPOSE_MOBILE_DEREGISTRATION = "mobile_deregistration"
+SESSION_MOBILE_DEREGISTRATION = "mobile_deregistration_challenge"
+MOBILE_DEREGISTRATION_SMS_TEXT = gettext_noop("de-registering your Mobile Token")
+
+
+def _mobile_deregistration_intent(device) -> dict:
+    return {"device": str(device.public_id)}
+
+
+class MobileDeregisterMixin:
+    """The customer's active Mobile Token; without one (none, or removed in another tab) the
+    pages go back to Profil Saya."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and (
+            request.user.company_id is not None
+            or otp_selectors.mobile_device_for(user=request.user) is None
+        ):
+            messages.info(request, _("No Mobile Token is registered for you."))
+            return redirect("accounts:profile")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_action(self):
+        return otp_selectors.mobile_device_for(user=self.request.user)
+
+    @cached_property
+    def factor(self) -> str:
+        """ "sms" or "hardware_token": the factor that is not the phone being removed."""
+        return otp_selectors.mobile_factor_channel(user=self.request.user)
+
+    def get_challenge(self, action):
+        # Only the challenge's id lives in the session; tokens owns the challenge. One sent for
+        # another device (an earlier phone) is not this intent's and is never offered.
+        return otp_selectors.challenge_for(
+            user=self.request.user,
+            challenge_id=self.request.session.get(SESSION_MOBILE_DEREGISTRATION),
+        )
+
+    def get_confirm_url(self, action):
+        return reverse("accounts:mobile-deregister")
+
+
+@method_decorator([never_cache, sensitive_post_parameters("code")], name="dispatch")
+class MobileDeregisterView(MobileDeregisterMixin, OtpConfirmView):
+    """The phone's removal: its codes are refused at once and the customer confirms with SMS
+    OTP again (``device_revoke``, run inside the code check so both happen or neither)."""
+
+    template_name = "accounts/mobile_deregister.html"
+    purpose = PURPOSE_MOBILE_DEREGISTRATION
+    # A change of authenticator: never covered by an OTP earlier in the session.
+    session_covers = False
+
+    def get_context_data(self, **kwargs):
+        state = otp_selectors.otp_state(
+            user=self.request.user,
+            challenge=self.get_challenge(self.action),
+            to=self.request.user.phone,
+        )
+        if self.factor == "hardware_token" and not state.blocked:
+            # The token makes the code: nothing was sent, nothing to wait for.
+            state = dataclasses.replace(
+                state,
+                channel=self.factor,
+                challenge=None,
+                sms_status="",
+                expires_in=0,
+                resend_in=0,
+            )
+        kwargs.setdefault("otp", state)
+        return super().get_context_data(device=self.action, **kwargs)
+
+    def confirm(self, action, code):
+        with otp_services.challenge_verify(
+            user=self.request.user,
+            purpose=PURPOSE_MOBILE_DEREGISTRATION,
+            summary=_mobile_deregistration_intent(action),
+            code=code,
+            challenge=self.get_challenge(action),
+            by_sms=self.factor == "sms",
+        ):
+            otp_mobile.device_revoke(
+                device=action,
+                actor=self.request.user,
+                reason="customer",
+                ip=client_ip(self.request),
+            )
+        return action
+
+    def form_valid(self, form):
+        # Not OtpConfirmView's: the session is not marked verified by a code whose device is
+        # gone, and the page the customer lands on is Profil Saya.
+        try:
+            self.confirm(self.action, form.cleaned_data["code"])
+        except otp_exceptions.NoMobileDevice as exc:
+            # Removed meanwhile (another tab, or staff): nothing is left to do here.
+            messages.info(self.request, str(exc))
+            return redirect("accounts:profile")
+        except CustomerError as exc:
+            form.add_error("code", str(exc))
+            return self.form_invalid(form)
+        self.request.session.pop(SESSION_MOBILE_DEREGISTRATION, None)
+        self.request.user.refresh_from_db(fields=["confirmation_method"])
+        if self.request.user.confirmation_method == User.ConfirmationMethod.SMS:
+            text = _(
+                "Mobile Token on %(device)s was de-registered: its codes no longer work. "
+                "You now confirm with SMS OTP."
+            )
+        else:
+            text = _(
+                "Mobile Token on %(device)s was de-registered: its codes no longer work. "
+                "You now confirm with your token."
+            )
+        messages.success(self.request, text % {"device": self.action.name})
+        return redirect("accounts:profile")
+
+
+@method_decorator(never_cache, name="dispatch")
+class MobileDeregisterOtpView(MobileDeregisterMixin, OtpIssueView):
+    """ "Generate OTP": a code by SMS to the registered number, bound to this device."""
+
+    def issue(self, action):
+        if self.factor != "sms":
+            raise otp_exceptions.TokenMakesTheCode()
+        challenge = otp_services.challenge_issue(
+            user=self.request.user,
+            purpose=PURPOSE_MOBILE_DEREGISTRATION,
+            summary=_mobile_deregistration_intent(action),
+            text=MOBILE_DEREGISTRATION_SMS_TEXT,
+            text_params={},
+            to=self.request.user.phone,
+        )
+        self.request.session[SESSION_MOBILE_DEREGISTRATION] = str(challenge.pk)
 
 
 @method_decorator([never_cache, require_http_methods(["GET", "POST"])], name="dispatch")

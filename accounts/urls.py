@@ -11,6 +11,16 @@ urlpatterns = [
     path("staff/otp/enrol/", views.StaffTotpEnrolView.as_view(), name="staff-otp-enrol"),
     path("profil/", profile_views.ProfileView.as_view(), name="profile"),
     path("profil/block/", profile_views.SelfBlockView.as_view(), name="self-block"),
+    path(
+        "profil/mobile-token/hapus/",
+        profile_views.MobileDeregisterView.as_view(),
+        name="mobile-deregister",
+    ),
+    path(
+        "profil/mobile-token/hapus/otp/",
+        profile_views.MobileDeregisterOtpView.as_view(),
+        name="mobile-deregister-otp",
+    ),
     path("profil/phone/", profile_views.PhoneChangeCreateView.as_view(), name="phone-change"),
     path(
         "profil/phone/<int:pk>/confirm/",

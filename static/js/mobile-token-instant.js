@@ -11,34 +11,50 @@
 
 const box = document.querySelector("section.otp-box[data-mt-device]");
 
+// data-mt-instant on the block says what was found: "on" (this is the phone) or "off".
 async function instantSetUp() {
-  if (!box || !window.isSecureContext || !window.crypto?.subtle || !window.indexedDB) return;
+  if (!box) return;
+  box.dataset.mtInstant = (await instantFind()) ? "on" : "off";
+}
+
+async function instantFind() {
+  if (!window.isSecureContext || !window.crypto?.subtle || !window.indexedDB) {
+    return false;
+  }
   const coreUrl = new URL(box.dataset.mtCore || "", window.location.href);
-  if (coreUrl.origin !== window.location.origin) return;
+  if (coreUrl.origin !== window.location.origin) return false;
   const panel = document.getElementById("mt-instant");
   const unlock = document.getElementById("mt-instant-unlock");
   const go = document.getElementById("mt-instant-go");
   const error = document.getElementById("mt-instant-error");
   const form = box.querySelector("form.otp-confirm");
   const code = form?.querySelector("input[name='code']");
-  if (!panel || !unlock || !go || !form || !code) return;
+  if (!panel || !unlock || !go || !form || !code) return false;
 
   const core = await import(coreUrl.href);
   let record;
   try {
     record = await core.recordGet();
   } catch {
-    return; // no IndexedDB here (a private window): the code is typed by hand
+    return false; // no IndexedDB here (a private window): the code is typed by hand
   }
   // Only the phone registered now: an old phone's record stays, but its codes are refused.
   if (!record || String(record.device).toLowerCase() !== box.dataset.mtDevice.toLowerCase()) {
-    return;
+    return false;
   }
   panel.hidden = false;
+  // A code INSTAN sent was refused: say so here too, where the customer typed.
+  const digitsMessage = error.textContent;
+  const refused = document.getElementById("otp-error");
+  if (refused) {
+    error.textContent = refused.textContent.trim();
+    error.hidden = false;
+  }
 
   async function confirmHere() {
     const pin = unlock.value;
     if (!/^[0-9]{6}$/.test(pin)) {
+      error.textContent = digitsMessage;
       error.hidden = false;
       unlock.focus();
       return;
@@ -63,6 +79,7 @@ async function instantSetUp() {
       confirmHere();
     }
   });
+  return true;
 }
 
 instantSetUp();
