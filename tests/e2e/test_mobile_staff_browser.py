@@ -88,18 +88,28 @@ def test_an_agent_de_registers_a_lost_phone_in_the_admin(new_page, live_server, 
     t = mobile.step(time.time())
     assert not mobile.device_code_verify(device=device, code=mobile.code_for(KEY, t), link="")
 
+    # The list's filter for de-registered phones shows it with when, why and by whom.
+    page.goto(f"{base}/admin/tokens/mobiledevice/?state=revoked")
+    expect(page.locator("#result_list tbody")).to_contain_text("Dibatalkan oleh bank · agen01")
+    shoot(page, "mobile-staff-05-list-revoked")
+
     # The customer's page shows the de-registered phone with who did it.
     page.goto(f"{base}/admin/accounts/user/{customer.pk}/change/")
     part = page.locator("#customer-mobile-token")
     expect(part).to_contain_text("Pixel 8 Budi")
     expect(part).to_contain_text("Dibatalkan oleh bank")
     expect(part).to_contain_text("agen01")
-    shoot(page, "mobile-staff-05-customer-page")
+    shoot(page, "mobile-staff-06-customer-page")
 
 
 def test_help_on_a_phone(new_page, live_server):
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     page.goto(f"{live_server.url}/login/")
+    links = page.locator(".login-links")
+    expect(links.get_by_role("link", name="Daftar Mobile Token")).to_have_attribute(
+        "href", "/mobile-token/daftar/"
+    )
+    shoot(page, "mobile-help-00-login")
     page.locator(".login-links").get_by_role("link", name="Bantuan").click()
     expect(page.locator("h1")).to_have_text("Bantuan")
     toc = page.locator("nav.help-toc")
