@@ -553,11 +553,13 @@ class MobileDeregisterView(MobileDeregisterMixin, OtpConfirmView):
         # gone, and the page the customer lands on is Profil Saya.
         try:
             self.confirm(self.action, form.cleaned_data["code"])
-        except otp_exceptions.NoMobileDevice as exc:
-            # Removed meanwhile (another tab, or staff): nothing is left to do here.
-            messages.info(self.request, str(exc))
-            return redirect("accounts:profile")
         except CustomerError as exc:
+            current = otp_selectors.mobile_device_for(user=self.request.user)
+            if current is None or current.pk != self.action.pk:
+                # Removed meanwhile (a second click, another tab, staff) or replaced: nothing
+                # is left to do here, whatever the refusal said.
+                messages.info(self.request, str(otp_exceptions.NoMobileDevice()))
+                return redirect("accounts:profile")
             form.add_error("code", str(exc))
             return self.form_invalid(form)
         self.request.session.pop(SESSION_MOBILE_DEREGISTRATION, None)

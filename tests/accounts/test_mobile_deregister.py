@@ -2,15 +2,18 @@
 registered and last used, and "Hapus pendaftaran" confirmed by an OTP on another factor (an SMS
 to the registered number: the phone may be lost, so its own codes never remove it)."""
 
+from http.cookies import SimpleCookie
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent, EmailMessage, User
-from tests.conftest import outbox_code
+from tests.conftest import needs_postgres, outbox_code
 from tests.corporate.conftest import company_make, corporate_user
 from tests.corporate.conftest import login as corporate_login
+from tests.payments.test_concurrency import run_at_once
 from tests.tokens.test_mobile_confirm_page import code_now, mobile_device_make
 from tokens import mobile
 from tokens.models import Challenge, MobileDevice, OutboxMessage
@@ -166,3 +169,34 @@ def test_a_code_sent_for_the_old_phone_does_not_remove_the_new_one(
     assert response.status_code == 200
     new.refresh_from_db()
     assert new.revoked_at is None
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_submits_of_the_code_deregister_once(customer, password, run_on_commit):
+    """A double click (or eight): one removal, one audit event, one notice; the other requests
+    land on Profil Saya."""
+    device, _key = mobile_device_make(customer)
+    client = Client()
+    assert client.post("/login/", {"username": customer.user_id, "password": password}).url
+    run_on_commit(client.post, DEREGISTER_OTP)
+    code = outbox_code()
+    sms_before = OutboxMessage.objects.count()
+
+    def submit(_):
+        browser = Client()
+        browser.cookies = SimpleCookie(client.cookies)
+        return browser.post(DEREGISTER, {"code": code})
+
+    results = run_at_once(8, submit)
+
+    assert all(getattr(r, "status_code", None) == 302 for r in results), results
+    assert {r.url for r in results} == {"/profil/"}
+    device.refresh_from_db()
+    assert device.revoked_at is not None
+    revoked = AuditEvent.objects.filter(action=AuditEvent.Action.MOBILE_TOKEN_REVOKED)
+    assert revoked.count() == 1
+    assert OutboxMessage.objects.count() - sms_before == 1  # one notice (sent on commit)
+    customer.refresh_from_db()
+    assert customer.otp_failure_count == 0

@@ -167,3 +167,21 @@ def test_an_sms_customer_sees_no_mobile_token(customer_client, customer, other_c
     assert "Generate OTP" in page or "otp-issue" in page
     assert "data-mt-device" not in page and "mobile-token-instant" not in page
     assert "Mobile Token" not in page
+
+
+def test_a_phone_change_takes_the_mobile_code_then_an_sms_to_the_new_number(
+    mobile_client, mobile_user, run_on_commit
+):
+    """Step 1 (the current factor) is the Mobile Token's plain code; step 2 proves the new
+    number by SMS, whatever the method: no Mobile Token block there."""
+    user, device = mobile_user
+    response = mobile_client.post("/profil/phone/", {"new_phone": "081399990000"})
+    assert response.status_code == 302
+    page = mobile_client.get(response.url).content.decode()
+    assert "Buka Mobile Token → Kode OTP" in page and "data-mt-device" in page
+    response = run_on_commit(mobile_client.post, response.url, {"code": code_now(device)})
+    assert response.status_code == 302 and "/verify/" in response.url, response.content[:2000]
+    page = mobile_client.get(response.url).content.decode()
+    assert "otp-issue" in page  # "Generate OTP" for the new number
+    assert "data-mt-device" not in page and "mobile-token-instant" not in page
+    assert "Buka Mobile Token" not in page
