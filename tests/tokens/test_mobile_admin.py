@@ -299,3 +299,19 @@ def test_two_staff_de_registering_at_once_revoke_once(mobile_user):
     assert SmsMessage.objects.filter(user=mobile_user).count() == 1
     device.refresh_from_db()
     assert device.revoked_by in (agent, boss) and not device.confirmed
+
+
+def test_the_list_reads_a_fixed_number_of_queries(django_assert_max_num_queries):
+    from tests.factories import UserFactory
+
+    client, agent = staff_client_make("agent", "agen01")
+    for i in range(15):
+        user = UserFactory()
+        device_make(
+            user, name=f"Ponsel {i}", revoked_at=timezone.now(), revoke_reason="staff",
+            revoked_by=agent, confirmed=False,
+        )
+        device_make(user, name=f"Ponsel baru {i}")
+    with django_assert_max_num_queries(12):
+        html = client.get(LIST).content.decode()
+    assert "Ponsel baru 14" in html and "agen01" in html
