@@ -8,18 +8,21 @@ import base64
 import json
 import re
 from datetime import timedelta
+from http.cookies import SimpleCookie
 from uuid import UUID
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 from django.utils.translation import override
 
 from accounts.models import AuditEvent, User
-from tests.conftest import TOKEN_HOTP, outbox_code
+from tests.conftest import TOKEN_SECRET, needs_postgres, outbox_code
 from tests.factories import PASSWORD
+from tests.tokens.conftest import oathtool
 from tokens import hardware, mobile
-from tokens.exceptions import UnlockCodeTooSimple
+from tokens.exceptions import MobileTokenRetailOnly, UnlockCodeTooSimple
 from tokens.mobile_views import SESSION_KEY
 from tokens.models import MobileDevice, MobileRegistration, OutboxMessage
 
@@ -216,7 +219,8 @@ def test_hardware_token_user_confirms_with_the_tokens_code(client, token_user):
     # No SMS for a token user: the token makes the code.
     client.post(OTP)
     assert not OutboxMessage.objects.exists()
-    response = client.post(REGISTER, {"code": TOKEN_HOTP.at(0)})
+    # The token's first code, from Debian's oathtool (outside the portal entirely).
+    response = client.post(REGISTER, {"code": oathtool(TOKEN_SECRET.hex(), counter=0)})
     assert response.status_code == 302, response.content.decode()[:3000]
     assert response["Location"] == UNLOCK
     device, seed = seed_get(client)
@@ -233,3 +237,53 @@ def test_not_logged_in(client):
     response = client.post(KEY)
     assert response.status_code == 403 and json.loads(response.content)["ok"] is False
     assert client.post(FINISH, {"unlock_key": "A" * 43}).status_code == 403
+
+
+def test_corporate_user_is_told_the_mobile_token_is_for_retail_customers(customer_client, customer):
+    from accounts.models import Company
+
+    company = Company.objects.create(name="PT Uji", cif="C000999", corporate_id="PTUJI")
+    User.objects.filter(pk=customer.pk).update(company=company)
+    response = customer_client.get(REGISTER)
+    assert response.status_code == 200
+    page = response.content.decode()
+    with override("id"):
+        assert str(MobileTokenRetailOnly.message) in page
+    assert "otp-box" not in page and "Generate OTP" not in page
+    assert not MobileRegistration.objects.exists()
+
+
+def _clients_like(client, count):
+    """``count`` clients carrying ``client``'s cookies: one browser, parallel requests."""
+    clients = []
+    for _ in range(count):
+        other = Client()
+        other.cookies = SimpleCookie(client.cookies.output(header="", sep=";"))
+        clients.append(other)
+    return clients
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_seed_requests_and_completions_make_one_device(
+    customer_client, customer, run_on_commit, settings
+):
+    from tests.payments.test_concurrency import run_at_once
+
+    sms_confirm(customer_client, run_on_commit)
+    limit = settings.MOBILE_TOKEN_SEEDS_PER_REGISTRATION
+    clients = _clients_like(customer_client, limit + 3)
+    answers = run_at_once(len(clients), lambda i: clients[i].post(KEY))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * limit + [400] * 3, answers
+    assert MobileRegistration.objects.get(user=customer).seeds_issued == limit
+    # Only the last seed sealed in the row counts: the key made from it, sent 8 times at once.
+    registration = MobileRegistration.objects.get(user=customer)
+    seed = hardware.seed_unseal(registration.sealed_seed)
+    key = b64url(mobile.unlock_key(seed, registration.device_id, PIN))
+    clients = _clients_like(customer_client, 8)
+    answers = run_at_once(8, lambda i: clients[i].post(FINISH, {"unlock_key": key}))
+    assert sorted(answer.status_code for answer in answers) == [200] + [400] * 7, answers
+    assert MobileDevice.objects.filter(user=customer).count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.MOBILE_TOKEN_REGISTERED).count() == 1
