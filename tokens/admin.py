@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import services as account_services
 from accounts.admin import AUDIT_KEYS, AUDIT_VALUES, CustomerAdmin, CustomerPagePart
 from accounts.forms import ContactChangeDecisionForm
-from accounts.models import ContactChangeRequest, User
+from accounts.models import AuditEvent, ContactChangeRequest, User
 from accounts.views import client_ip
 from portal.admin import ReadOnlyAdminMixin
 from portal.exceptions import CustomerError
@@ -347,7 +347,7 @@ class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Displays only, so that no field of the model (sealed_key, last_t) reaches a page.
     fields = [
         "customer", "label", "registered", "last_used", "revoked", "revoke_reason",
-        "deregistered_by", "user_agent",
+        "deregistered_by", "staff_note", "user_agent",
     ]
     readonly_fields = fields
     list_per_page = 100
@@ -388,6 +388,23 @@ class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("de-registered by"), ordering="revoked_by__user_id")
     def deregistered_by(self, obj):
         return obj.revoked_by.user_id if obj.revoked_by_id else "-"
+
+    @admin.display(description=_("reason written by staff"))
+    def staff_note(self, obj):
+        """What the member of staff wrote when de-registering (kept in the audit event), so
+        the next agent on the phone with the customer reads it here."""
+        if obj.revoke_reason != MobileDevice.RevokeReason.STAFF:
+            return "-"
+        event = (
+            AuditEvent.objects.filter(
+                action=AuditEvent.Action.MOBILE_TOKEN_REVOKED,
+                subject_id=obj.user_id,
+                data__device=str(obj.public_id),
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        return event.reason if event and event.reason else "-"
 
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"

@@ -128,6 +128,8 @@ def test_an_agent_de_registers_a_lost_phone_audited_and_its_codes_are_refused(mo
     assert "Registrasi Mobile Token budi di Pixel 8 Budi dibatalkan" in (
         response.content.decode()
     )
+    # The device's page shows what the agent wrote, for the next agent on the phone.
+    assert "Nasabah menelepon: ponsel dicuri di bus" in response.content.decode()
     device.refresh_from_db()
     assert device.revoked_at is not None and not device.confirmed
     assert (device.revoke_reason, device.revoked_by) == ("staff", agent)
