@@ -210,6 +210,17 @@ class RegistrationMixin:
     def get_confirm_url(self, action):
         return reverse("tokens:mobile-register")
 
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except (exceptions.MobileTokenRetailOnly, exceptions.NoPhone) as exc:
+            # registration_start refuses corporate users, staff and a customer with no phone.
+            return self.refused(exc)
+
+    def refused(self, exc):
+        """The registration page says why (it catches the same refusal)."""
+        return redirect("tokens:mobile-register")
+
 
 class MobileRegisterView(RegistrationMixin, OtpConfirmView):
     """``/mobile-token/daftar/``: step 1, an OTP on the customer's other factor (SMS to the
@@ -222,14 +233,10 @@ class MobileRegisterView(RegistrationMixin, OtpConfirmView):
     def factor(self):
         return _factor(self.request.user)
 
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except (exceptions.MobileTokenRetailOnly, exceptions.NoPhone) as exc:
-            # registration_start refuses corporate users, staff and a customer with no phone.
-            return self.response_class(
-                request=request, template=[self.template_name], context={"refusal": exc}
-            )
+    def refused(self, exc):
+        return self.response_class(
+            request=self.request, template=[self.template_name], context={"refusal": exc}
+        )
 
     def is_pending(self, action):
         return action.otp_confirmed_at is None

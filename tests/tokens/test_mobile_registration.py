@@ -250,6 +250,10 @@ def test_corporate_user_is_told_the_mobile_token_is_for_retail_customers(custome
     with override("id"):
         assert str(MobileTokenRetailOnly.message) in page
     assert "otp-box" not in page and "Generate OTP" not in page
+    for method in (customer_client.get, customer_client.post):
+        response = method(OTP)
+        assert response.status_code == 302 and response["Location"] == REGISTER
+    assert not OutboxMessage.objects.exists()
     assert not MobileRegistration.objects.exists()
 
 
