@@ -110,6 +110,39 @@ def test_unregistered_phone_offers_registration_in_indonesian(new_page, live_ser
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
 
+RECORD_PUT_JS = """async ([seed, device]) => {
+  const core = await import("/static/js/mobile-token-core.js");
+  const key = await core.seedImport(new Uint8Array(seed));
+  await core.recordPut({v: 1, device, key, registered: new Date().toISOString(), label: "Uji"});
+}"""
+
+
+def test_the_unlocked_key_is_forgotten_after_the_idle_time(new_page, live_server, settings):
+    """The design's seed put in the phone's IndexedDB directly: the app reads it back after a
+    reload, makes the code of K_u for now, and forgets it after MOBILE_TOKEN_UNLOCK_IDLE."""
+    from uuid import UUID
+
+    from tokens import mobile
+
+    settings.MOBILE_TOKEN_UNLOCK_IDLE = 2
+    page = new_page(**PHONE_CONTEXT)
+    page.goto(f"{live_server.url}/mobile-token/")
+    expect(page.locator("#mt-none")).to_be_visible()
+    shoot(page, "mobile-token-none", phone=True)
+    page.evaluate(RECORD_PUT_JS, [list(SEED), DEVICE])
+    page.reload()
+    expect(page.locator("#mt-menu")).to_be_visible()
+    expect(page.locator("#mt-device-label")).to_have_text("Uji")
+    page.locator("#mt-mode-otp").click()
+    code = _code_make(page, "482915")
+    key = mobile.unlock_key(SEED, UUID(DEVICE), "482915")
+    t = mobile.step(time.time())
+    assert code in {mobile.code_for(key, t + d, "") for d in (-1, 0, 1)}
+    expect(page.locator("#mt-menu")).to_be_visible(timeout=5_000)
+    expect(page.locator("#mt-code")).to_have_text("")
+    expect(page.locator("#mt-code-step")).to_be_hidden()
+
+
 def _server_codes(user, link: str) -> set[str]:
     """The codes the server accepts now for ``user``'s active device (window ±1 step)."""
     from tokens import hardware, mobile
