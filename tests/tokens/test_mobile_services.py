@@ -560,3 +560,55 @@ def test_parallel_completions_of_two_registrations_leave_one_active_device(custo
     assert all(isinstance(r, MobileDevice) for r in results), results
     assert MobileDevice.objects.filter(user=customer, revoked_at__isnull=True).count() == 1
     assert MobileDevice.objects.filter(user=customer, revoke_reason="replaced").count() == 1
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_seed_requests_never_pass_the_limit(customer):
+    registration = otp_confirmed_registration(customer)
+
+    results = run_at_once(
+        12,
+        lambda _: mobile.registration_seed_issue(
+            registration=MobileRegistration.objects.get(pk=registration.pk)
+        ),
+    )
+
+    issued = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, exceptions.RegistrationExpired)]
+    assert len(issued) == 5 and len(refused) == 7, results
+    assert len({seed for _, seed in issued}) == 5
+    assert MobileRegistration.objects.get().seeds_issued == 5
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_deregistrations_revoke_once_and_tell_once(customer):
+    device, _ = register(customer)
+    agent, _ = staff_make("agen1", "agent")
+    actors = [customer, agent]
+
+    results = run_at_once(
+        2,
+        lambda i: mobile.device_revoke(
+            device=MobileDevice.objects.get(pk=device.pk), actor=actors[i], reason="hilang"
+        ),
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["NoMobileDevice", "NoneType"], results
+    assert AuditEvent.objects.filter(action="mobile_token_revoked").count() == 1
+    assert SmsMessage.objects.filter(notice__text=mobile.MOBILE_REVOKED_TEXT).count() == 1
+    customer.refresh_from_db()
+    assert customer.confirmation_method == User.ConfirmationMethod.SMS
+
+
+@pytest.mark.django_db
+def test_a_key_that_is_not_32_bytes_is_a_programming_error(customer):
+    registration = otp_confirmed_registration(customer)
+    mobile.registration_seed_issue(registration=registration)
+    for bad in (b"", bytes(31), bytes(33), "x" * 32):
+        with pytest.raises(ValueError):
+            mobile.registration_complete(registration=registration, unlock_key=bad, user_agent="")
+    assert not MobileDevice.objects.exists()
