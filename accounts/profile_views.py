@@ -540,11 +540,10 @@ class MobileDeregisterView(MobileDeregisterMixin, OtpConfirmView):
             challenge=self.get_challenge(action),
             by_sms=self.factor == "sms",
         ):
+            # The holder acting: kept as "customer" on the device and in the audit's data
+            # (the service decides it from the actor; only staff write a reason).
             otp_mobile.device_revoke(
-                device=action,
-                actor=self.request.user,
-                reason="customer",
-                ip=client_ip(self.request),
+                device=action, actor=self.request.user, ip=client_ip(self.request)
             )
         return action
 

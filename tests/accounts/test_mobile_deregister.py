@@ -105,6 +105,8 @@ def test_sms_code_deregisters(client_in, customer, device, run_on_commit):
     assert customer.confirmation_method == User.ConfirmationMethod.SMS
     event = AuditEvent.objects.get(action=AuditEvent.Action.MOBILE_TOKEN_REVOKED)
     assert event.subject_id == customer.pk and event.data["device"] == str(device.public_id)
+    assert event.data["reason"] == "customer" and event.ip_address == "127.0.0.1"
+    assert event.actor_id == customer.pk
     # The customer is told by SMS and email (the notice).
     notice = OutboxMessage.objects.exclude(body__contains=code).first()
     assert notice is not None and "Pixel 8 Budi" in notice.body
