@@ -28,7 +28,8 @@ class MobileRegisterFinishForm(forms.Form):
             key = base64.urlsafe_b64decode(value + "=")
         except (binascii.Error, ValueError):
             raise forms.ValidationError(self.error_messages["bad_key"], code="bad_key") from None
-        if len(key) != 32:
+        # One spelling per key: trailing bits that decoding would drop are refused.
+        if len(key) != 32 or base64.urlsafe_b64encode(key).rstrip(b"=").decode() != value:
             raise forms.ValidationError(self.error_messages["bad_key"], code="bad_key")
         return key
 

@@ -16,6 +16,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 from django.utils.translation import override
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import AuditEvent, User
 from tests.conftest import TOKEN_SECRET, needs_postgres, outbox_code
@@ -23,6 +26,7 @@ from tests.factories import PASSWORD
 from tests.tokens.conftest import oathtool
 from tokens import hardware, mobile
 from tokens.exceptions import MobileTokenRetailOnly, UnlockCodeTooSimple
+from tokens.mobile_forms import MobileRegisterFinishForm
 from tokens.mobile_views import SESSION_KEY
 from tokens.models import MobileDevice, MobileRegistration, OutboxMessage
 
@@ -291,3 +295,36 @@ def test_parallel_seed_requests_and_completions_make_one_device(
     assert sorted(answer.status_code for answer in answers) == [200] + [400] * 7, answers
     assert MobileDevice.objects.filter(user=customer).count() == 1
     assert AuditEvent.objects.filter(action=AuditEvent.Action.MOBILE_TOKEN_REGISTERED).count() == 1
+
+
+@given(st.text(max_size=60), st.text(max_size=80))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_finish_form_gives_32_bytes_or_a_form_error(unlock_key, label):
+    """Whatever the phone (or anyone) posts, the form gives K_u as exactly 32 bytes and a
+    one-line label, or errors; never another exception."""
+    form = MobileRegisterFinishForm({"unlock_key": unlock_key, "label": label})
+    if form.is_valid():
+        key = form.cleaned_data["unlock_key"]
+        assert isinstance(key, bytes) and len(key) == 32
+        assert b64url(key) == unlock_key
+        assert "\n" not in form.cleaned_data["label"] and len(form.cleaned_data["label"]) <= 64
+    else:
+        assert "unlock_key" in form.errors or "label" in form.errors
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "A" * 42,
+        "A" * 44,
+        "+" * 43,
+        "/" * 43,
+        "A" * 42 + "=",
+        "Ａ" * 43,
+        "A" * 42 + "\x00",
+        "A" * 42 + "B",
+    ],
+)
+def test_finish_form_refuses_keys_of_the_wrong_shape(bad):
+    assert not MobileRegisterFinishForm({"unlock_key": bad}).is_valid()
