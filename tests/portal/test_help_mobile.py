@@ -105,6 +105,8 @@ def test_help_is_public_indonesian_with_the_sections_in_order(client, settings):
     for word in ("Aman", "Instan", "Mudah"):
         assert f"<strong>{word}</strong>" in page
     assert "tekan “Daftar Mobile Token”" in page and "bukan tanggal lahir Anda" in page
+    register = page[page.index('id="help-register"'):page.index('id="help-abroad"')]
+    assert f'href="{reverse("tokens:mobile-register")}">Daftar Mobile Token</a>' in register
     # Abroad: Mobile Token offline, SMS with roaming, carry the token.
     assert "tanpa jaringan atau koneksi internet, di mana saja di dunia" in page
     assert "aktifkan roaming internasional" in page and "bawalah token Anda" in page
