@@ -16,7 +16,7 @@ from accounts.models import User
 from payments import services as payments
 from payments.models import BankAccount, Payee, Transfer
 from tokens import hardware, mobile
-from tokens.exceptions import MobileWrongCode
+from tokens.exceptions import MobileCodeReused, MobileWrongCode
 from tokens.models import MobileDevice
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +185,36 @@ def test_a_phone_change_takes_the_mobile_code_then_an_sms_to_the_new_number(
     assert "otp-issue" in page  # "Generate OTP" for the new number
     assert "data-mt-device" not in page and "mobile-token-instant" not in page
     assert "Buka Mobile Token" not in page
+
+
+def test_a_password_change_takes_the_mobile_code(mobile_client, mobile_user, password):
+    user, device = mobile_user
+    new = "Sandi-Baru-Budi-77"
+    response = mobile_client.post(
+        "/profil/password/",
+        {"old_password": password, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    page = mobile_client.get(response.url).content.decode()
+    assert "Buka Mobile Token → Kode OTP" in page and "Generate OTP" not in page
+    response = mobile_client.post(response.url, {"code": code_now(device)})
+    assert response.status_code == 302 and response.url.endswith("/done/")
+    user.refresh_from_db()
+    assert user.check_password(new)
+
+
+def test_the_same_code_for_a_second_transfer_is_refused_as_used(mobile_client, mobile_user):
+    """One code per 30-second step: a copy of a code already used confirms nothing, even for
+    a transfer to the same account (the page says to wait for the next code)."""
+    user, device = mobile_user
+    first = transfer_new(user)
+    code = code_now(device, "02000017")
+    assert mobile_client.post(confirm_url(first), {"code": code}).status_code == 302
+    second = transfer_new(user, amount="100000")
+    response = mobile_client.post(confirm_url(second), {"code": code})
+    assert response.status_code == 200
+    with translation.override("id"):
+        message = str(MobileCodeReused())
+    assert message in response.content.decode()
+    second.refresh_from_db()
+    assert second.status != Transfer.Status.COMPLETED
