@@ -371,6 +371,9 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "confirmed": device.confirmed,
                 }
                 for device in devices_for_user(customer, confirmed=None)
+                # A de-registered Mobile Token stays for the audit trail (unconfirmed); the
+                # tokens app's page part shows it as de-registered.
+                if getattr(device, "revoked_at", None) is None
             ],
             "change_requests": ContactChangeRequest.objects.filter(user=customer)
             .pending()

@@ -10,6 +10,17 @@ from django.utils.translation import gettext as _
 from accounts.services import audit_client_bind, audit_client_unbind
 from accounts.views import client_ip
 
+# The Mobile Token's files: the same page for everyone, kept offline by the phone's service
+# worker. No session is ended, renewed or sent elsewhere there: a phone whose login had timed
+# out would otherwise get the login page instead of its token (before the worker is installed).
+PUBLIC_TOKEN_FILES = ("tokens:mobile-app", "tokens:mobile-sw", "tokens:mobile-manifest")
+
+
+def _is_public_token_file(path: str) -> bool:
+    from django.urls import reverse
+
+    return any(path == reverse(name) for name in PUBLIC_TOKEN_FILES)
+
 
 class NoStoreMiddleware:
     """No page of the portal is kept by a browser or a proxy: every response a view or a
@@ -59,6 +70,8 @@ class SessionSecurityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _is_public_token_file(request.path_info):
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             reason = self._end_reason(request, user)
@@ -151,6 +164,8 @@ class PasswordChangeRequiredMiddleware:
 
         # The change's own steps live under its page (confirm, "Generate OTP", done).
         if path.startswith((settings.STATIC_URL, reverse("accounts:password-change"))):
+            return True
+        if _is_public_token_file(path):
             return True
         return any(path == reverse(name) for name in self.ALLOWED_NAMES[1:])
 

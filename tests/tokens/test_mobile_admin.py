@@ -317,3 +317,20 @@ def test_the_list_reads_a_fixed_number_of_queries(django_assert_max_num_queries)
     with django_assert_max_num_queries(12):
         html = client.get(LIST).content.decode()
     assert "Ponsel baru 14" in html and "agen01" in html
+
+
+def test_a_de_registered_phone_is_not_listed_as_a_device_waiting_for_confirmation(mobile_user):
+    """The generic devices table named a de-registered phone "belum dikonfirmasi" (django-otp's
+    ``confirmed=False``, which revocation sets): only the Mobile Token part shows it, as
+    de-registered."""
+    client, _ = staff_client_make("agent", "agen01")
+    client.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    device_make(
+        mobile_user, name="Ponsel lama", revoked_at=timezone.now(), revoke_reason="replaced",
+        confirmed=False,
+    )
+    html = client.get(reverse("admin:accounts_user_change", args=[mobile_user.pk])).content.decode()
+    part = html[html.index('id="customer-mobile-token"') :]
+    part = part[: part.index("</section>")]
+    assert "Ponsel lama" in part
+    assert "Ponsel lama" not in html.replace(part, "")
