@@ -19,7 +19,9 @@ PUBLIC = ["/mobile-token/", "/mobile-token/sw.js", "/mobile-token/manifest.webma
 
 def logged_in(user):
     client = Client()
-    assert client.post("/login/", {"username": user.user_id, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login/", {"username": user.user_id, "password": PASSWORD}).status_code == 302
+    )
     return client
 
 
