@@ -165,23 +165,20 @@ def _retail_check(user) -> None:
 
 
 def registration_start(*, user) -> MobileRegistration:
-    """The user's live ``MobileRegistration`` (reused), else a new one (expired ones deleted).
+    """A new ``MobileRegistration`` for the user; every open one of theirs is deleted (with
+    any sealed seed it holds).
 
-    Under the user's row lock, so two tabs share one registration. Raises
-    MobileTokenRetailOnly (corporate user, staff) or NoPhone."""
+    A registration is reached only through the session that started it (the page keeps its
+    random id in the session), so one confirmed by an OTP is never handed to another login:
+    with the password alone a second login would otherwise skip the OTP and register its own
+    phone. A new start ends the others; one session per user means the other session is
+    ended anyway. Under the user's row lock. Raises MobileTokenRetailOnly (corporate user,
+    staff) or NoPhone."""
     _retail_check(user)
     now = timezone.now()
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
-        # An expired registration may still hold a sealed seed: gone with it.
-        MobileRegistration.objects.filter(user=user, expires_at__lte=now).delete()
-        live = (
-            MobileRegistration.objects.filter(user=user, completed_at__isnull=True)
-            .order_by("-created_at")
-            .first()
-        )
-        if live is not None:
-            return live
+        MobileRegistration.objects.filter(user=user, completed_at__isnull=True).delete()
         return MobileRegistration.objects.create(
             user=user,
             created_at=now,
@@ -224,17 +221,24 @@ def registration_seed_issue(*, registration):
     registration), sealed into the row: returns ``(device_id: UUID, seed: bytes)``.
 
     Only after the OTP. Each call replaces the seed before it (the phone asks again after a
-    refused Unlock Code); past the limit the registration is over (RegistrationExpired)."""
+    refused Unlock Code); past the limit the registration is over (RegistrationExpired): it
+    expires at once, seed deleted, so the page starts a new one (with a new OTP) instead of
+    sending the customer back to a step that can only refuse."""
     with transaction.atomic():
         locked = _registration_locked(registration)
         if locked.seeds_issued >= settings.MOBILE_TOKEN_SEEDS_PER_REGISTRATION:
-            raise exceptions.RegistrationExpired()
-        seed = secrets.token_bytes(32)
-        locked.sealed_seed = seed_seal(seed)
-        locked.seeds_issued += 1
-        locked.save(update_fields=["sealed_seed", "seeds_issued"])
-        registration.seeds_issued = locked.seeds_issued
-        return locked.device_id, seed
+            locked.expires_at, locked.sealed_seed = timezone.now(), ""
+            locked.save(update_fields=["expires_at", "sealed_seed"])
+            seed = None
+        else:
+            seed = secrets.token_bytes(32)
+            locked.sealed_seed = seed_seal(seed)
+            locked.seeds_issued += 1
+            locked.save(update_fields=["sealed_seed", "seeds_issued"])
+            registration.seeds_issued = locked.seeds_issued
+    if seed is None:  # raised after the commit: the registration stays ended
+        raise exceptions.RegistrationExpired()
+    return locked.device_id, seed
 
 
 def _unlock_key_trivial(*, seed: bytes, device_id: UUID, key: bytes, user) -> bool:

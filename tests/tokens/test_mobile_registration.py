@@ -285,9 +285,12 @@ def test_parallel_seed_requests_and_completions_make_one_device(
     answers = run_at_once(len(clients), lambda i: clients[i].post(KEY))
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] * limit + [400] * 3, answers
-    assert MobileRegistration.objects.get(user=customer).seeds_issued == limit
-    # Only the last seed sealed in the row counts: the key made from it, sent 8 times at once.
-    registration = MobileRegistration.objects.get(user=customer)
+    ended = MobileRegistration.objects.get(user=customer)
+    assert ended.seeds_issued == limit and ended.is_expired and ended.sealed_seed == ""
+    # A new registration (the last one ended with its seeds): its key, sent 8 times at once.
+    sms_confirm(customer_client, run_on_commit)
+    seed_get(customer_client)
+    registration = MobileRegistration.objects.get(user=customer, completed_at__isnull=True)
     seed = hardware.seed_unseal(registration.sealed_seed)
     key = b64url(mobile.unlock_key(seed, registration.device_id, PIN))
     clients = _clients_like(customer_client, 8)
@@ -328,3 +331,39 @@ def test_finish_form_gives_32_bytes_or_a_form_error(unlock_key, label):
 )
 def test_finish_form_refuses_keys_of_the_wrong_shape(bad):
     assert not MobileRegisterFinishForm({"unlock_key": bad}).is_valid()
+
+
+def test_a_registration_confirmed_in_one_session_is_not_handed_to_another_login(
+    customer_client, customer, run_on_commit
+):
+    """Attack finding F1: the OTP-confirmed registration was the user's, not the session's; a
+    second login with the password alone (the owner had stopped, or logged out) was sent
+    straight to the Unlock Code and registered its own phone without an SMS code."""
+    sms_confirm(customer_client, run_on_commit)
+    customer_client.post("/logout/")
+    stranger = Client()
+    response = stranger.post("/login/", {"username": customer.user_id, "password": PASSWORD})
+    assert response.status_code == 302
+    page = stranger.get(REGISTER)
+    assert page.status_code == 200 and "Generate OTP" in page.content.decode()
+    assert stranger.get(UNLOCK)["Location"] == REGISTER
+    assert stranger.post(KEY).status_code == 400
+    response = stranger.post(FINISH, {"unlock_key": b64url(bytes(32)), "label": "x"})
+    assert response.status_code == 400
+    assert not MobileDevice.objects.filter(user=customer).exists()
+
+
+def test_after_the_last_seed_the_customer_starts_again_at_once(
+    customer_client, customer, run_on_commit, settings
+):
+    """Attack finding F3: after the last device secret the registration stayed open until it
+    expired, and the page kept sending the customer to the Unlock Code step that refused."""
+    sms_confirm(customer_client, run_on_commit)
+    for _ in range(settings.MOBILE_TOKEN_SEEDS_PER_REGISTRATION):
+        seed_get(customer_client)
+    assert customer_client.post(KEY).status_code == 400
+    page = customer_client.get(REGISTER)
+    assert page.status_code == 200 and "Generate OTP" in page.content.decode()
+    sms_confirm(customer_client, run_on_commit)
+    device, seed = seed_get(customer_client)
+    assert json.loads(finish(customer_client, device, seed, PIN).content)["ok"] is True

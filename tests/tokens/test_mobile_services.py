@@ -231,7 +231,9 @@ def test_seeds_per_registration_are_limited(customer, settings):
     assert len(seeds) == 3  # a new S each time
     with pytest.raises(exceptions.RegistrationExpired):
         mobile.registration_seed_issue(registration=registration)
-    assert MobileRegistration.objects.get().seeds_issued == 3
+    # Ended at once (seed gone), not left open until it expires (attack finding F3).
+    ended = MobileRegistration.objects.get()
+    assert ended.seeds_issued == 3 and ended.is_expired and ended.sealed_seed == ""
 
 
 @pytest.mark.django_db
@@ -314,10 +316,15 @@ def test_an_expired_registration_consumes_no_otp(customer):
 
 
 @pytest.mark.django_db
-def test_start_reuses_the_live_registration(customer):
-    first = mobile.registration_start(user=customer)
-    assert mobile.registration_start(user=customer).pk == first.pk
-    assert mobile.registration_intent(first) == {"registration": str(first.pk)}
+def test_a_new_start_ends_the_open_registrations(customer):
+    """A registration belongs to the session that started it (attack finding F1): a new start,
+    from another login, never gets the one an OTP confirmed there, and that one is gone."""
+    first = otp_confirmed_registration(customer)
+    mobile.registration_seed_issue(registration=first)
+    second = mobile.registration_start(user=customer)
+    assert second.pk != first.pk and second.otp_confirmed_at is None
+    assert list(MobileRegistration.objects.values_list("pk", flat=True)) == [second.pk]
+    assert mobile.registration_intent(second) == {"registration": str(second.pk)}
 
 
 @pytest.mark.django_db
