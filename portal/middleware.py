@@ -76,10 +76,16 @@ class SessionSecurityMiddleware:
         if user is not None and user.is_authenticated:
             reason = self._end_reason(request, user)
             if reason:
-                corporate = user.company_id is not None
+                login_page = (
+                    "admin:login"
+                    if user.is_staff
+                    else "accounts:corporate-login"
+                    if user.company_id is not None
+                    else settings.LOGIN_URL
+                )
                 logout(request)
                 messages.info(request, reason)
-                return redirect("accounts:corporate-login" if corporate else settings.LOGIN_URL)
+                return redirect(login_page)
             self._touch(request.session)
         return self.get_response(request)
 

@@ -59,8 +59,17 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["serial", "=user__user_id"]
     search_help_text = _("Serial number, or the holder's User ID (exact).")
     fields = [
-        "serial", "algorithm", "digits", "step", "state", "holder", "manufacturer", "batch",
-        "imported_at", "assigned_at", "activated_at",
+        "serial",
+        "algorithm",
+        "digits",
+        "step",
+        "state",
+        "holder",
+        "manufacturer",
+        "batch",
+        "imported_at",
+        "assigned_at",
+        "activated_at",
     ]
     readonly_fields = fields
     exclude = ["sealed_seed", "counter", "last_t", "drift", "t0"]
@@ -217,29 +226,37 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ).first()
             if customer is None:
                 raise TokenActionRefused(_("No customer has this User ID."))
-            held = list(
-                HardwareToken.objects.filter(user=customer, state__in=hardware.HELD_STATES)
-            )
+            held = list(HardwareToken.objects.filter(user=customer, state__in=hardware.HELD_STATES))
             hardware.token_assign(
-                token=token, user=customer, actor=request.user, reason=data["reason"],
-                ip=client_ip(request), replace=data["replace"] or None,
+                token=token,
+                user=customer,
+                actor=request.user,
+                reason=data["reason"],
+                ip=client_ip(request),
+                replace=data["replace"] or None,
             )
             if held:
                 return _(
                     "Token %(serial)s is assigned to %(user_id)s and replaces %(old)s (now: "
                     "%(state)s); the customer was told by SMS and email."
                 ) % {
-                    "serial": token.serial, "user_id": customer.user_id,
+                    "serial": token.serial,
+                    "user_id": customer.user_id,
                     "old": ", ".join(t.serial for t in held),
                     "state": HardwareToken.State(data["replace"]).label,
                 }
             return _("Token %(serial)s is assigned to %(user_id)s.") % {
-                "serial": token.serial, "user_id": customer.user_id
+                "serial": token.serial,
+                "user_id": customer.user_id,
             }
 
         return self._action_view(
-            request, token=token, permission=hardware.PERM_ASSIGN, form=form,
-            title=_("Assign token %(serial)s") % {"serial": token.serial}, perform=perform,
+            request,
+            token=token,
+            permission=hardware.PERM_ASSIGN,
+            form=form,
+            title=_("Assign token %(serial)s") % {"serial": token.serial},
+            perform=perform,
         )
 
     def state_view(self, request, object_id):
@@ -248,15 +265,22 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
         def perform(data):
             hardware.token_state_change(
-                token=token, state=data["state"], actor=request.user, reason=data["reason"],
+                token=token,
+                state=data["state"],
+                actor=request.user,
+                reason=data["reason"],
                 ip=client_ip(request),
             )
             return _("Token %(serial)s is now: %(state)s.") % {
-                "serial": token.serial, "state": HardwareToken.State(data["state"]).label
+                "serial": token.serial,
+                "state": HardwareToken.State(data["state"]).label,
             }
 
         return self._action_view(
-            request, token=token, permission=hardware.PERM_STATE, form=form,
+            request,
+            token=token,
+            permission=hardware.PERM_STATE,
+            form=form,
             title=_("Change the state of token %(serial)s") % {"serial": token.serial},
             perform=perform,
         )
@@ -267,8 +291,12 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
         def perform(data):
             if not hardware.token_resync_staff(
-                token=token, first=data["first"], second=data["second"], actor=request.user,
-                reason=data["reason"], ip=client_ip(request),
+                token=token,
+                first=data["first"],
+                second=data["second"],
+                actor=request.user,
+                reason=data["reason"],
+                ip=client_ip(request),
             ):
                 raise TokenActionRefused(
                     _("These two codes do not follow each other on this token: nothing changed.")
@@ -276,7 +304,10 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return _("Token %(serial)s is resynchronised.") % {"serial": token.serial}
 
         return self._action_view(
-            request, token=token, permission=hardware.PERM_RESYNC, form=form,
+            request,
+            token=token,
+            permission=hardware.PERM_RESYNC,
+            form=form,
             title=_("Resynchronise token %(serial)s") % {"serial": token.serial},
             perform=perform,
         )
@@ -289,7 +320,9 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
         def perform(data):
             hardware.sms_fallback_switch(
-                user=token.user, actor=request.user, reason=data["reason"],
+                user=token.user,
+                actor=request.user,
+                reason=data["reason"],
                 ip=client_ip(request),
             )
             return _("%(user_id)s now confirms with SMS OTP and was told so.") % {
@@ -297,7 +330,10 @@ class HardwareTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             }
 
         return self._action_view(
-            request, token=token, permission=hardware.PERM_SMS_FALLBACK, form=form,
+            request,
+            token=token,
+            permission=hardware.PERM_SMS_FALLBACK,
+            form=form,
             title=_("Switch %(user_id)s to SMS OTP") % {"user_id": token.user.user_id},
             perform=perform,
         )
@@ -346,8 +382,15 @@ class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_help_text = _("Customer's User ID (exact).")
     # Displays only, so that no field of the model (sealed_key, last_t) reaches a page.
     fields = [
-        "customer", "label", "registered", "last_used", "revoked", "revoke_reason",
-        "deregistered_by", "staff_note", "user_agent",
+        "customer",
+        "label",
+        "registered",
+        "last_used",
+        "revoked",
+        "revoke_reason",
+        "deregistered_by",
+        "staff_note",
+        "user_agent",
     ]
     readonly_fields = fields
     list_per_page = 100
@@ -406,6 +449,13 @@ class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return event.reason if event and event.reason else "-"
 
+    def get_search_results(self, request, queryset, search_term):
+        """Nobody without an exact User ID: staff look customers up one at a time, as on the
+        customer list (a list of every customer's phone is not what a call needs)."""
+        if not search_term.strip():
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term.strip())
+
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
         wrap = self.admin_site.admin_view
@@ -428,6 +478,10 @@ class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         device = self._device(request, object_id)
+        # A phone's page is a look at its customer: audited as the customer's page is.
+        account_services.customer_view_record(
+            customer=device.user, actor=request.user, ip=client_ip(request)
+        )
         context = {
             "can_deregister": device.is_active and request.user.has_perm(PERM_MOBILE_DEREGISTER),
             **(extra_context or {}),
@@ -500,9 +554,9 @@ def customer_mobile_tokens(request, customer) -> dict:
     it): dates and who de-registered them, links to their admin pages; never a key."""
     staff = request.user
     return {
-        "mobile_devices": MobileDevice.objects.filter(user=customer).select_related(
-            "revoked_by"
-        )[:RECENT],
+        "mobile_devices": MobileDevice.objects.filter(user=customer).select_related("revoked_by")[
+            :RECENT
+        ],
         "can_view": staff.has_perm("tokens.view_mobiledevice"),
         "can_deregister": staff.has_perm(PERM_MOBILE_DEREGISTER),
     }
@@ -544,7 +598,12 @@ class ContactChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """
 
     list_display = [
-        "requested_at", "customer", "kind", "new_value_display", "requested_by", "state",
+        "requested_at",
+        "customer",
+        "kind",
+        "new_value_display",
+        "requested_by",
+        "state",
         "decided_by",
     ]
     list_filter = ["state", "kind"]
@@ -557,12 +616,16 @@ class ContactChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_module_permission(self, request):
         staff = request.user
-        return staff.is_active and staff.is_staff and any(
-            staff.has_perm(permission)
-            for permission in (
-                account_services.PERM_APPROVE_CHANGE,
-                account_services.PERM_CHANGE_PHONE,
-                account_services.PERM_CHANGE_EMAIL,
+        return (
+            staff.is_active
+            and staff.is_staff
+            and any(
+                staff.has_perm(permission)
+                for permission in (
+                    account_services.PERM_APPROVE_CHANGE,
+                    account_services.PERM_CHANGE_PHONE,
+                    account_services.PERM_CHANGE_EMAIL,
+                )
             )
         )
 
@@ -642,23 +705,31 @@ class ContactChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def approve_view(self, request, object_id):
         def decide(change_request, note):
             services.contact_change_approve(
-                change_request=change_request, approver=request.user, note=note,
+                change_request=change_request,
+                approver=request.user,
+                note=note,
                 ip=client_ip(request),
             )
 
         return self._decide_view(
-            request, object_id, decide=decide,
+            request,
+            object_id,
+            decide=decide,
             done=_("The change for %(user_id)s took effect; the customer was told."),
         )
 
     def reject_view(self, request, object_id):
         def decide(change_request, note):
             account_services.contact_change_reject(
-                change_request=change_request, approver=request.user, note=note,
+                change_request=change_request,
+                approver=request.user,
+                note=note,
                 ip=client_ip(request),
             )
 
         return self._decide_view(
-            request, object_id, decide=decide,
+            request,
+            object_id,
+            decide=decide,
             done=_("The change for %(user_id)s was rejected; nothing changed."),
         )

@@ -89,7 +89,7 @@ def test_an_agent_de_registers_a_lost_phone_in_the_admin(new_page, live_server, 
     assert not mobile.device_code_verify(device=device, code=mobile.code_for(KEY, t), link="")
 
     # The list's filter for de-registered phones shows it with when, why and by whom.
-    page.goto(f"{base}/admin/tokens/mobiledevice/?state=revoked")
+    page.goto(f"{base}/admin/tokens/mobiledevice/?q=budi&state=revoked")
     expect(page.locator("#result_list tbody")).to_contain_text("Dibatalkan oleh bank · agen01")
     shoot(page, "mobile-staff-05-list-revoked")
 

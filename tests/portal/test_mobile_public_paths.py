@@ -44,3 +44,16 @@ def test_a_password_to_change_does_not_hide_the_token_page(path):
     user.must_change_password = True
     user.save(update_fields=["must_change_password"])
     assert client.get(path).status_code == 200
+
+
+def test_an_idle_staff_session_ends_on_the_staff_login(settings):
+    """A member of staff whose session ended was sent to the customers' login page (with its
+    fraud warning and "Daftar Mobile Token"); staff log in at the admin's own page."""
+    from tests.tokens.conftest import staff_client_make
+
+    client, _ = staff_client_make("agent", "agen01")
+    assert client.get("/admin/").status_code == 200
+    later = timezone.now() + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 5)
+    with time_machine.travel(later):
+        response = client.get("/admin/", follow=True)
+    assert response.redirect_chain[0][0].startswith("/admin/login/")

@@ -61,23 +61,24 @@ def mobile_user(customer):
 def test_list_and_detail_show_the_phone_and_never_a_key(mobile_user, other_customer):
     client, _ = staff_client_make("agent", "agen01")
     old = device_make(
-        mobile_user, name="Ponsel lama", revoked_at=timezone.now(), revoke_reason="replaced",
+        mobile_user,
+        name="Ponsel lama",
+        revoked_at=timezone.now(),
+        revoke_reason="replaced",
         confirmed=False,
     )
     device = device_make(mobile_user, last_used_at=timezone.now())
     device_make(other_customer, name="iPhone Siti")
 
-    html = client.get(LIST).content.decode()
-    assert "Pixel 8 Budi" in html and "Ponsel lama" in html and "iPhone Siti" in html
-    assert "budi" in html and "WIB" in html
-    for shown in (device, old):
-        assert_no_key(html, shown)
     # Search by User ID (exact); filter active / de-registered.
     found = client.get(LIST, {"q": "budi"}).content.decode()
-    assert "Pixel 8 Budi" in found and "iPhone Siti" not in found
-    active = client.get(LIST, {"state": "active"}).content.decode()
+    assert "Pixel 8 Budi" in found and "Ponsel lama" in found and "iPhone Siti" not in found
+    assert "budi" in found and "WIB" in found
+    for shown in (device, old):
+        assert_no_key(found, shown)
+    active = client.get(LIST, {"q": "budi", "state": "active"}).content.decode()
     assert "Pixel 8 Budi" in active and "Ponsel lama" not in active
-    revoked = client.get(LIST, {"state": "revoked"}).content.decode()
+    revoked = client.get(LIST, {"q": "budi", "state": "revoked"}).content.decode()
     assert "Ponsel lama" in revoked and "Pixel 8 Budi" not in revoked
 
     detail = client.get(f"{LIST}{device.pk}/change/").content.decode()
@@ -121,13 +122,12 @@ def test_an_agent_de_registers_a_lost_phone_audited_and_its_codes_are_refused(mo
     assert MobileDevice.objects.get(pk=device.pk).revoked_at is None
 
     response = client.post(
-        deregister_url(device), {"reason": "Nasabah menelepon: ponsel dicuri di bus"},
+        deregister_url(device),
+        {"reason": "Nasabah menelepon: ponsel dicuri di bus"},
         follow=True,
     )
     assert response.redirect_chain[-1][0] == f"{LIST}{device.pk}/change/"
-    assert "Registrasi Mobile Token budi di Pixel 8 Budi dibatalkan" in (
-        response.content.decode()
-    )
+    assert "Registrasi Mobile Token budi di Pixel 8 Budi dibatalkan" in (response.content.decode())
     # The device's page shows what the agent wrote, for the next agent on the phone.
     assert "Nasabah menelepon: ponsel dicuri di bus" in response.content.decode()
     device.refresh_from_db()
@@ -144,8 +144,11 @@ def test_an_agent_de_registers_a_lost_phone_audited_and_its_codes_are_refused(mo
     with time_machine.travel(NOW, tick=False):
         link = mobile.link_for(purpose="transfer", summary=SUMMARY)
         code = mobile.code_for(KEY, STEP, link)
-        with pytest.raises(exceptions.OtpError), services.challenge_verify(
-            user=mobile_user, purpose="transfer", summary=SUMMARY, code=code
+        with (
+            pytest.raises(exceptions.OtpError),
+            services.challenge_verify(
+                user=mobile_user, purpose="transfer", summary=SUMMARY, code=code
+            ),
         ):
             pass
         assert not mobile.device_code_verify(device=device, code=code, link=link)
@@ -167,12 +170,15 @@ def test_the_customer_page_shows_the_mobile_token_through_its_page_part(mobile_u
     client, _ = staff_client_make("agent", "agen01")
     client.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
     device_make(
-        mobile_user, name="Ponsel lama", revoked_at=timezone.now(), revoke_reason="replaced",
+        mobile_user,
+        name="Ponsel lama",
+        revoked_at=timezone.now(),
+        revoke_reason="replaced",
         confirmed=False,
     )
     device = device_make(mobile_user)
     html = client.get(reverse("admin:accounts_user_change", args=[mobile_user.pk])).content.decode()
-    part = html[html.index('id="customer-mobile-token"'):]
+    part = html[html.index('id="customer-mobile-token"') :]
     part = part[: part.index("</section>")]
     assert "Pixel 8 Budi" in part and "Ponsel lama" in part and "Diganti ponsel baru" in part
     assert deregister_url(device) in part and "belum" in part  # not used yet
@@ -191,8 +197,12 @@ def test_the_mobile_token_staff_pages_are_indonesian(mobile_user):
     client.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
     device = device_make(mobile_user, last_used_at=timezone.now())
     revoked = device_make(
-        mobile_user, name="Ponsel lama", revoked_at=timezone.now(), revoke_reason="customer",
-        confirmed=False, revoked_by=mobile_user,
+        mobile_user,
+        name="Ponsel lama",
+        revoked_at=timezone.now(),
+        revoke_reason="customer",
+        confirmed=False,
+        revoked_by=mobile_user,
     )
     data = ("Pixel 8 Budi", "Ponsel lama", "Budi Santoso", "budi", "Staf supervisor")
     urls = [
@@ -303,20 +313,40 @@ def test_two_staff_de_registering_at_once_revoke_once(mobile_user):
     assert device.revoked_by in (agent, boss) and not device.confirmed
 
 
-def test_the_list_reads_a_fixed_number_of_queries(django_assert_max_num_queries):
-    from tests.factories import UserFactory
-
+def test_the_list_reads_a_fixed_number_of_queries(mobile_user, django_assert_max_num_queries):
     client, agent = staff_client_make("agent", "agen01")
-    for i in range(15):
-        user = UserFactory()
+    for i in range(29):
         device_make(
-            user, name=f"Ponsel {i}", revoked_at=timezone.now(), revoke_reason="staff",
-            revoked_by=agent, confirmed=False,
+            mobile_user,
+            name=f"Ponsel {i}",
+            revoked_at=timezone.now(),
+            revoke_reason="staff",
+            revoked_by=agent,
+            confirmed=False,
         )
-        device_make(user, name=f"Ponsel baru {i}")
+    device_make(mobile_user, name="Ponsel baru")
     with django_assert_max_num_queries(12):
-        html = client.get(LIST).content.decode()
-    assert "Ponsel baru 14" in html and "agen01" in html
+        html = client.get(LIST, {"q": mobile_user.user_id}).content.decode()
+    assert "Ponsel baru" in html and "Ponsel 28" in html and "agen01" in html
+
+
+def test_the_list_shows_no_customer_without_an_exact_user_id(mobile_user, other_customer):
+    """Staff look customers up one at a time (README, For bank staff): the Mobile Token list
+    is empty without a search, as the customer list is, and a partial User ID finds nobody."""
+    client, _ = staff_client_make("agent", "agen01")
+    device_make(mobile_user)
+    device_make(other_customer, name="iPhone Siti")
+    for query in ({}, {"state": "active"}, {"q": mobile_user.user_id[:-1]}, {"q": " "}):
+        html = client.get(LIST, query).content.decode()
+        assert "Pixel 8 Budi" not in html and "iPhone Siti" not in html, query
+
+
+def test_opening_a_phone_is_audited_as_a_look_at_the_customer(mobile_user):
+    client, agent = staff_client_make("agent", "agen01")
+    device = device_make(mobile_user)
+    assert client.get(f"{LIST}{device.pk}/change/").status_code == 200
+    looked = AuditEvent.objects.filter(action=AuditEvent.Action.CUSTOMER_VIEWED)
+    assert list(looked.values_list("subject", "actor")) == [(mobile_user.pk, agent.pk)]
 
 
 def test_a_de_registered_phone_is_not_listed_as_a_device_waiting_for_confirmation(mobile_user):
@@ -326,7 +356,10 @@ def test_a_de_registered_phone_is_not_listed_as_a_device_waiting_for_confirmatio
     client, _ = staff_client_make("agent", "agen01")
     client.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
     device_make(
-        mobile_user, name="Ponsel lama", revoked_at=timezone.now(), revoke_reason="replaced",
+        mobile_user,
+        name="Ponsel lama",
+        revoked_at=timezone.now(),
+        revoke_reason="replaced",
         confirmed=False,
     )
     html = client.get(reverse("admin:accounts_user_change", args=[mobile_user.pk])).content.decode()
