@@ -9,12 +9,13 @@ rules (who may register, trivial Unlock Codes, one active phone) live in the ser
 import base64
 import hashlib
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -322,8 +323,18 @@ class MobileRegisterUnlockView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(**kwargs)
 
 
-def _json_error(message, status=400):
-    return JsonResponse({"ok": False, "error": str(message)}, status=status)
+def _json_error(message, status=400, **extra):
+    """``{"ok": false, "error": ...}`` plus what the script acts on: ``restart`` (the
+    registration is over: a link to start anew) or ``login`` (the session has ended)."""
+    return JsonResponse({"ok": False, "error": str(message), **extra}, status=status)
+
+
+def _refusal(exc):
+    """A service's refusal as JSON: a registration that is over says so by a field, so that the
+    page offers "Start again" rather than another try that cannot succeed."""
+    if isinstance(exc, exceptions.RegistrationExpired):
+        return _json_error(exc, restart=True)
+    return _json_error(exc)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -337,10 +348,13 @@ class RegistrationJsonView(View):
         if request.method.lower() not in self.http_method_names:
             return self.http_method_not_allowed(request, *args, **kwargs)
         if not request.user.is_authenticated:
-            return _json_error(_("Your session has ended. Please log in again."), status=403)
+            login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('tokens:mobile-register')})}"
+            return _json_error(
+                _("Your session has ended. Please log in again."), status=403, login=login
+            )
         self.registration = _confirmed_registration(request)
         if self.registration is None:
-            return _json_error(exceptions.RegistrationExpired.message)
+            return _refusal(exceptions.RegistrationExpired())
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -351,7 +365,7 @@ class MobileRegisterKeyView(RegistrationJsonView):
         try:
             device_id, seed = mobile.registration_seed_issue(registration=self.registration)
         except CustomerError as exc:
-            return _json_error(exc)
+            return _refusal(exc)
         return JsonResponse(
             {"device": str(device_id), "seed": base64.urlsafe_b64encode(seed).rstrip(b"=").decode()}
         )
@@ -375,6 +389,6 @@ class MobileRegisterFinishView(RegistrationJsonView):
                 ip=client_ip(request),
             )
         except CustomerError as exc:
-            return _json_error(exc)
+            return _refusal(exc)
         request.session.pop(SESSION_KEY, None)
         return JsonResponse({"ok": True, "next": reverse("tokens:mobile-app") + "?registered=1"})

@@ -5,8 +5,10 @@ the codes the server computes. Screenshots in var/screenshots/ (mobile-token-*).
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.conftest import needs_chromium
@@ -214,12 +216,33 @@ def _register_and_use_offline(phone, new_page, base, user):
     expect(phone.locator("#mt-register-form")).to_be_visible()
     expect(phone.locator("#mt-label")).to_have_value("Chrome di Android")
 
-    # A guessable Unlock Code: the server refuses it; the page says so and clears the inputs.
-    phone.locator("#mt-unlock-1").fill("123456")
-    phone.locator("#mt-unlock-2").fill("123456")
+    # Guessable Unlock Codes anyone could try (repeated, runs up and down) are refused by the
+    # page before it asks the server: no device secret (one of 5) is spent on them.
+    from tokens.models import MobileRegistration
+
+    for trivial in ("000000", "123456", "654321", "901234"):
+        phone.locator("#mt-unlock-1").fill(trivial)
+        phone.locator("#mt-unlock-2").fill(trivial)
+        phone.locator("#mt-register-go").click()
+        expect(phone.locator("#mt-register-status")).to_contain_text("mudah ditebak")
+        expect(phone.locator("#mt-unlock-1")).to_have_value("")
+        expect(phone.locator("#mt-unlock-1")).to_be_focused()
+    assert MobileRegistration.objects.get(user=user, completed_at__isnull=True).seeds_issued == 0
+    # The message sits under the first field, which points to it and is marked invalid.
+    first = phone.locator("#mt-unlock-1")
+    expect(first).to_have_attribute("aria-invalid", "true")
+    expect(phone.locator("#mt-unlock-2")).to_have_attribute("aria-invalid", "true")
+    expect(first).to_have_attribute("aria-describedby", re.compile(r"\bmt-register-status\b"))
+    expect(phone.locator("#mt-unlock-1 ~ #mt-register-status")).to_be_visible()
+    # One the page cannot know (the phone number's last 6 digits): the server refuses it.
+    phone.locator("#mt-unlock-1").fill("501234")
+    phone.locator("#mt-unlock-2").fill("501234")
     phone.locator("#mt-register-go").click()
-    expect(phone.locator("#mt-register-status")).to_contain_text("Unlock Code")
+    expect(phone.locator("#mt-register-status")).to_contain_text("tanggal lahir")
+    expect(phone.locator("#mt-register-status a")).to_have_count(0)
     expect(phone.locator("#mt-unlock-1")).to_have_value("")
+    expect(phone.locator("#mt-unlock-1")).to_be_focused()
+    assert MobileRegistration.objects.get(user=user, completed_at__isnull=True).seeds_issued == 1
     # Typed differently twice: the page says so before asking the server.
     phone.locator("#mt-unlock-1").fill(PIN)
     phone.locator("#mt-unlock-2").fill("482951")
@@ -288,3 +311,76 @@ def _register_and_use_offline(phone, new_page, base, user):
     other = phone.context.new_page()
     other.goto(f"{base}/mobile-token/")
     expect(other.locator("#mt-menu")).to_be_visible()
+
+
+def _unlock_page_reach(phone, new_page, base, user, skip=()):
+    """Log in on the phone, confirm the registration's SMS code: the Unlock Code page."""
+    from tests.e2e.conftest import login
+    from tests.factories import PASSWORD
+
+    login(phone, base, user.user_id, PASSWORD)
+    phone.goto(f"{base}/mobile-token/daftar/")
+    phone.get_by_role("button", name="Generate OTP").click()
+    expect(phone.locator(".otp-status")).to_be_visible()
+    code = outbox_code_read(new_page(), f"{base}/dev/sms/", skip=skip)
+    phone.bring_to_front()
+    phone.locator("#id_code").fill(code)
+    phone.locator("main form.otp-confirm button[type=submit]").click()
+    expect(phone).to_have_url(re.compile(r"/mobile-token/daftar/unlock-code/$"))
+    return code
+
+
+def test_an_ended_session_or_registration_offers_login_or_a_new_start(
+    browser, new_page, live_server, celery_worker, settings
+):
+    """Item 1 of the polish: the page no longer says "Periksa koneksi Anda" when the session
+    ended (the fetch was redirected to the login page), nor leaves the customer to try again
+    when the registration is over: a real link to log in again, or to start anew."""
+    from accounts.models import User
+    from tests.factories import UserFactory
+    from tokens.models import MobileRegistration
+
+    settings.SMS_OUTBOX_PAGE = True
+    base = live_server.url
+    user = UserFactory(user_id="sari", full_name="Sari Wulandari", phone="+6281255507777")
+    context = browser.new_context(**PHONE_CONTEXT)
+    context.set_default_timeout(10_000)
+    errors = []
+    context.on("page", lambda p: _errors_collect(p, errors))
+    phone = context.new_page()
+    try:
+        first_code = _unlock_page_reach(phone, new_page, base, user)
+        # A login elsewhere ends this session: the middleware sends the fetch to /login/.
+        User.objects.filter(pk=user.pk).update(session_key="elsewhere")
+        phone.locator("#mt-unlock-1").fill(PIN)
+        phone.locator("#mt-unlock-2").fill(PIN)
+        phone.locator("#mt-register-go").click()
+        status = phone.locator("#mt-register-status")
+        expect(status).to_contain_text("Sesi Anda telah berakhir")
+        expect(status).not_to_contain_text("koneksi")
+        link = status.get_by_role("link", name="Login kembali")
+        expect(link).to_have_attribute("href", "/login/?next=%2Fmobile-token%2Fdaftar%2F")
+        expect(phone.locator("#mt-register-go")).to_be_hidden()
+        shoot(phone, "mobile-token-unlock-session-ended", phone=True)
+
+        # Logged in again; the registration then expires before the phone asks for its key.
+        _unlock_page_reach(phone, new_page, base, user, skip=(first_code,))
+        MobileRegistration.objects.filter(user=user, completed_at__isnull=True).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        phone.locator("#mt-unlock-1").fill(PIN)
+        phone.locator("#mt-unlock-2").fill(PIN)
+        phone.locator("#mt-register-go").click()
+        expect(status).to_contain_text("kedaluwarsa")
+        expect(phone.locator("#mt-unlock-1")).to_have_attribute("aria-invalid", "true")
+        shoot(phone, "mobile-token-unlock-restart", phone=True)
+        status.get_by_role("link", name="Mulai lagi").click()
+        expect(phone).to_have_url(re.compile(r"/mobile-token/daftar/$"))
+        expect(phone.get_by_role("button", name="Generate OTP")).to_be_visible()
+    finally:
+        context.close()
+    # Only the refused key request (the registration was over) is logged by Chromium.
+    assert errors == [
+        f"{base}/mobile-token/daftar/unlock-code/: Failed to load resource: the server "
+        "responded with a status of 400 (Bad Request)",
+    ], errors

@@ -367,3 +367,34 @@ def test_after_the_last_seed_the_customer_starts_again_at_once(
     sms_confirm(customer_client, run_on_commit)
     device, seed = seed_get(customer_client)
     assert json.loads(finish(customer_client, device, seed, PIN).content)["ok"] is True
+
+
+def test_a_registration_that_is_over_says_so_with_a_restart_field(
+    customer_client, customer, run_on_commit, settings
+):
+    """The page offers "Mulai lagi" only on this field: the last seed spent, or an expired
+    registration, is no refusal that another Unlock Code could fix."""
+    sms_confirm(customer_client, run_on_commit)
+    device, seed = seed_get(customer_client)
+    response = finish(customer_client, device, seed, "123456")  # trivial: try again, no restart
+    assert response.status_code == 400 and "restart" not in json.loads(response.content)
+    for _ in range(settings.MOBILE_TOKEN_SEEDS_PER_REGISTRATION - 1):
+        seed_get(customer_client)
+    data = json.loads(customer_client.post(KEY).content)
+    assert data["ok"] is False and data["restart"] is True
+    assert "kedaluwarsa" in data["error"]
+    data = json.loads(finish(customer_client, device, seed, PIN).content)
+    assert data["restart"] is True and "login" not in data
+
+
+def test_an_ended_session_gets_json_with_a_login_link(customer_client, customer, run_on_commit):
+    sms_confirm(customer_client, run_on_commit)
+    customer_client.post("/logout/")
+    for response in (
+        customer_client.post(KEY),
+        customer_client.post(FINISH, {"unlock_key": b64url(bytes(32))}),
+    ):
+        assert response.status_code == 403
+        data = json.loads(response.content)
+        assert data["ok"] is False and data["error"].startswith("Sesi Anda")
+        assert data["login"] == "/login/?next=%2Fmobile-token%2Fdaftar%2F"
