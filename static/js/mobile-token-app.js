@@ -117,6 +117,9 @@ function unlockAsk(withLink) {
   title.textContent = link ? title.dataset.sign : title.dataset.otp;
   $("mt-signing").hidden = !link;
   $("mt-signing-digits").textContent = link ? grouped(link) : "";
+  // The code screen repeats which account it signs for.
+  $("mt-code-for").hidden = !link;
+  $("mt-code-digits").textContent = link ? grouped(link) : "";
   $("mt-unlock-error").hidden = true;
   show("mt-unlock-step", "mt-unlock");
 }

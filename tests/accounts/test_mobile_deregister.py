@@ -50,6 +50,7 @@ def test_profile_shows_the_registered_phone(client_in, device):
     assert f"{local} WIB" in page
     assert "belum pernah dipakai" in page
     assert f'href="{DEREGISTER}"' in page
+    assert '<a class="profile-mobile-open" href="/mobile-token/">Buka Mobile Token</a>' in page
     MobileDevice.objects.filter(pk=device.pk).update(
         last_used_at=device.registered_at.replace(year=2026, month=11, day=30, hour=3, minute=5)
     )
@@ -86,6 +87,19 @@ def test_the_page_asks_for_an_sms_code(client_in, customer):
     assert "Hapus Pendaftaran Mobile Token" in page and "Pixel 8 Budi" in page
     assert f'action="{DEREGISTER_OTP}"' in page  # "Generate OTP": by SMS, never the phone
     assert "data-mt-device" not in page and "mobile-token-instant" not in page
+
+
+def test_the_page_speaks_plainly_and_says_what_to_do_when_the_sms_phone_is_lost(
+    client_in, settings
+):
+    settings.BANK_CALL_CENTRE = "(021) 1500 123"
+    page = client_in.get(DEREGISTER).content.decode()
+    assert "salinan" not in page
+    assert "kode dari ponsel ini tidak diterima lagi" in page
+    assert "juga ponsel penerima SMS kode Anda" in page
+    assert (
+        'Hubungi Call Center di <a href="tel:0211500123" class="nowrap">(021) 1500 123</a>' in page
+    )
 
 
 def test_sms_code_deregisters(client_in, customer, device, run_on_commit):

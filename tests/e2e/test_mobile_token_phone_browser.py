@@ -254,6 +254,7 @@ def _register_and_use_offline(phone, new_page, base, user):
     phone.locator("#mt-register-go").click()
     expect(phone).to_have_url(re.compile(r"/mobile-token/$"))  # ?registered=1, shown once
     expect(phone.locator("#mt-registered")).to_be_visible()
+    expect(phone.locator("#mt-registered")).to_contain_text("Tambahkan ke Layar utama")
     expect(phone.locator("#mt-device-label")).to_have_text("Chrome di Android")
     user.refresh_from_db()
     assert user.confirmation_method == User.ConfirmationMethod.MOBILE_TOKEN
@@ -278,8 +279,9 @@ def _register_and_use_offline(phone, new_page, base, user):
     phone.locator("#mt-done").click()
     expect(phone.locator("#mt-menu")).to_be_visible()
     expect(phone.locator("#mt-code")).to_have_text("")
+    expect(phone.locator("#mt-code-for")).to_be_hidden()  # mode 1: no account to repeat
 
-    # Mode 2 (APPLI 2): the 8 digits of the destination are signed.
+    # Mode 2 ("Transaksi"; APPLI 2 in the bank's terms): the 8 digits of the destination are signed.
     phone.locator("#mt-mode-sign").click()
     phone.locator("#mt-link").fill("1234")
     phone.locator("#mt-link-next").click()
@@ -289,6 +291,9 @@ def _register_and_use_offline(phone, new_page, base, user):
     expect(phone.locator("#mt-signing")).to_contain_text("1234 5678")
     shoot(phone, "mobile-token-signing", phone=True)
     signed = _code_make(phone, PIN)
+    # The code screen repeats the account the code is for.
+    expect(phone.locator("#mt-code-for")).to_have_text("Untuk rekening berakhiran 1234 5678")
+    shoot(phone, "mobile-token-signed-code", phone=True)
     assert signed in _server_codes(user, "12345678")
     assert signed not in _server_codes(user, "12345679")
 

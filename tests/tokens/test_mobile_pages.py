@@ -147,3 +147,30 @@ def test_registration_needs_login(client):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/login/?next=")
+
+
+def test_token_page_wording_for_customers(client):
+    """The token's codes never log in (login is User ID and password), "APPLI 2" is the
+    bank's jargon, and after registering the customer learns how to put the token on the
+    home screen."""
+    page = client.get(APP).content.decode()
+    assert "APPLI" not in page
+    assert "untuk login" not in page and "Untuk login Anda tetap cukup memakai" in page
+    assert "Transaksi" in page and "Kode untuk transfer: ketik 8 digit rekening tujuan" in page
+    assert "Untuk menambah penerima" in page
+    assert "menu ⋮ → “Tambahkan ke Layar utama”" in page
+    assert "Bagikan → “Tambahkan ke Layar Utama”" in page
+    # The code screen repeats the account (filled by the script).
+    assert 'id="mt-code-for"' in page and "Untuk rekening berakhiran" in page
+
+
+def test_registration_step_one_asks_to_prove_it_is_you(customer_client):
+    page = customer_client.get("/mobile-token/daftar/").content.decode()
+    assert "buktikan bahwa ini memang Anda dengan OTP" in page
+    assert "pastikan bahwa ini Anda" not in page
+
+
+def test_bantuan_says_call_center_one_way(client):
+    page = client.get("/bantuan/").content.decode()
+    assert page.count("Call Center") >= 3
+    assert not re.search(r"call cent(re|er)", page)  # no lower-case or British spelling
