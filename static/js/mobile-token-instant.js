@@ -43,12 +43,21 @@ async function instantFind() {
     return false;
   }
   panel.hidden = false;
-  // A code INSTAN sent was refused: say so here too, where the customer typed.
-  const digitsMessage = error.textContent;
-  const refused = document.getElementById("otp-error");
-  if (refused) {
-    error.textContent = refused.textContent.trim();
-    error.hidden = false;
+  const digitsMessage = error.dataset.msgDigits;
+  // The manual path folds behind its summary, unless a code typed there was just refused.
+  const manual = document.getElementById("mt-manual");
+  const summary = document.getElementById("mt-manual-summary");
+  if (manual && summary) {
+    summary.hidden = false;
+    if (!document.getElementById("otp-error") && !form.querySelector(".form-errors")) {
+      manual.open = false;
+    }
+  }
+  // A code INSTAN sent was refused: the server said so by the INSTAN field (data-refused). The
+  // manual field is not the customer's mistake: portal.js's focus and aria-invalid move here.
+  if (error.dataset.refused) {
+    code.removeAttribute("aria-invalid");
+    unlock.focus();
   }
 
   async function confirmHere() {
@@ -56,15 +65,20 @@ async function instantFind() {
     if (!/^[0-9]{6}$/.test(pin)) {
       error.textContent = digitsMessage;
       error.hidden = false;
+      unlock.setAttribute("aria-invalid", "true");
       unlock.focus();
       return;
     }
     error.hidden = true;
+    unlock.removeAttribute("aria-invalid");
     go.disabled = true;
     try {
       const key = await core.unlockedKey(record.key, record.device, pin);
       unlock.value = "";
       code.value = await core.codeWith(key, core.stepNow(), box.dataset.mtLink || "");
+      // Tells the page that comes back with a refusal to say it here, not on the manual field.
+      const via = form.querySelector("#mt-via");
+      if (via) via.value = "instant";
       form.requestSubmit();
     } catch {
       unlock.value = "";

@@ -36,17 +36,35 @@ def test_the_unlock_code_alone_confirms_on_the_phone(
     expect(instant).to_be_visible()
     unlock = phone.locator("#mt-instant-unlock")
     assert unlock.get_attribute("name") is None
+    expect(instant).to_contain_text("Untuk rekening berakhiran 0200 0017")
+    # On the registered phone the manual path is folded behind its summary (no script needed
+    # to open it).
+    manual = phone.locator("#mt-manual")
+    expect(phone.locator("#mt-manual-summary")).to_have_text("Atau ketik kode dari Mobile Token")
+    expect(phone.locator("#id_code")).to_be_hidden()
     shoot(phone, "mobile-token-instant", phone=True)
+    phone.locator("#mt-manual-summary").click()
+    expect(phone.locator("#id_code")).to_be_visible()
+    phone.locator("#mt-manual-summary").click()
+    expect(phone.locator("#id_code")).to_be_hidden()
     transfer = Transfer.objects.get(initiated_by=customer)
 
     # A wrong Unlock Code: a code the server refuses, one failure toward the block.
     unlock.fill("482916")
     phone.locator("#mt-instant-go").click()
-    expect(phone.locator(".otp-confirm .field-error")).to_be_visible()
+    # One message, by the INSTAN field where the customer typed; the manual field (folded)
+    # is not marked, and the cursor is back in the Unlock Code.
+    expect(phone.locator("#mt-instant-error")).to_have_text(
+        re.compile(r"^Unlock Code salah atau kode ditolak")
+    )
     expect(phone.locator("#mt-instant-unlock")).to_have_value("")
-    # The refusal is said under the Unlock Code too, where the customer typed.
-    refusal = phone.locator("#otp-error").inner_text().strip()
-    expect(phone.locator("#mt-instant-error")).to_have_text(refusal)
+    expect(phone.locator("#mt-instant-unlock")).to_be_focused()
+    expect(phone.locator("#mt-instant-unlock")).to_have_attribute("aria-invalid", "true")
+    expect(phone.locator("#otp-error")).to_have_count(0)
+    expect(phone.locator(".otp-confirm .has-error")).to_have_count(0)
+    expect(phone.locator("#id_code")).not_to_have_attribute("aria-invalid", "true")
+    expect(manual).not_to_have_attribute("open", "")
+    expect(instant).to_contain_text("Untuk rekening berakhiran 0200 0017")
     assert User.objects.get(pk=customer.pk).otp_failure_count == 1
     transfer.refresh_from_db()
     assert transfer.status != Transfer.Status.COMPLETED

@@ -87,7 +87,7 @@ def transfer_start(desktop, base, amount, *, instant="off"):
     expect(desktop.locator("form.otp-issue")).to_have_count(0)
     expect(desktop.locator("section.otp-box")).to_have_attribute("data-mt-instant", instant)
     expect(desktop.locator("#mt-instant")).to_be_visible(visible=instant == "on")
-    return digits.inner_text().replace(" ", "")
+    return digits.text_content().replace(" ", "")  # folded on the registered phone
 
 
 def code_submit(desktop, code):

@@ -218,3 +218,37 @@ def test_the_same_code_for_a_second_transfer_is_refused_as_used(mobile_client, m
     assert message in response.content.decode()
     second.refresh_from_db()
     assert second.status != Transfer.Status.COMPLETED
+
+
+def test_the_manual_path_is_open_and_the_instant_panel_names_the_account(
+    mobile_client, mobile_user
+):
+    """Without INSTAN (any browser but the registered phone's) the code field shows as ever:
+    the <details> is open and its summary hidden until the INSTAN script finds the phone."""
+    user, _device = mobile_user
+    page = mobile_client.get(confirm_url(transfer_new(user))).content.decode()
+    assert '<details id="mt-manual" class="mt-manual" open>' in page
+    assert re.search(r'<summary id="mt-manual-summary" class="mt-manual-summary" hidden>', page)
+    assert "Atau ketik kode dari Mobile Token" in page
+    assert re.search(
+        r'class="mt-instant-for">Untuk rekening berakhiran <strong[^>]*>0200 0017', page
+    )
+    assert page.index('id="mt-manual"') < page.index('name="code"') < page.index("</details>")
+
+
+def test_a_code_instant_sent_is_refused_by_the_instant_field_only(mobile_client, mobile_user):
+    """INSTAN's code (a wrong Unlock Code) refused: one message, by the INSTAN field; the
+    manual field is neither red nor described by an error. A typed code keeps the old way."""
+    user, device = mobile_user
+    transfer = transfer_new(user)
+    wrong = code_now(device, "02000018")
+    page = mobile_client.post(confirm_url(transfer), {"code": wrong, "via": "instant"})
+    page = page.content.decode()
+    assert "Unlock Code salah atau kode ditolak" in page
+    assert 'id="otp-error"' not in page and "has-error" not in page.split('id="mt-manual"')[1]
+    assert re.search(r'id="mt-instant-unlock"[^>]*aria-invalid="true"', page)
+    assert 'data-refused="1"' in page
+    page = mobile_client.post(confirm_url(transfer), {"code": wrong}).content.decode()
+    assert 'id="otp-error"' in page and "Unlock Code salah atau kode ditolak" not in page
+    user.refresh_from_db()
+    assert user.otp_failure_count == 2
