@@ -469,19 +469,26 @@ class MobileDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def _device(self, request, object_id) -> MobileDevice:
+        """The phone a page shows, permission checked; every page of a phone (its page, the
+        de-register page, its history) is a look at its customer, audited as the customer's
+        own page is (else walking the device ids would list every holder unaudited)."""
         device = self.get_object(request, object_id)
         if device is None:
             raise Http404
         if not self.has_view_permission(request, device):
             raise PermissionDenied
+        if request.method == "GET":
+            account_services.customer_view_record(
+                customer=device.user, actor=request.user, ip=client_ip(request)
+            )
         return device
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._device(request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         device = self._device(request, object_id)
-        # A phone's page is a look at its customer: audited as the customer's page is.
-        account_services.customer_view_record(
-            customer=device.user, actor=request.user, ip=client_ip(request)
-        )
         context = {
             "can_deregister": device.is_active and request.user.has_perm(PERM_MOBILE_DEREGISTER),
             **(extra_context or {}),

@@ -367,3 +367,15 @@ def test_a_de_registered_phone_is_not_listed_as_a_device_waiting_for_confirmatio
     part = part[: part.index("</section>")]
     assert "Ponsel lama" in part
     assert "Ponsel lama" not in html.replace(part, "")
+
+
+@pytest.mark.parametrize("page", ["deregister", "history"])
+def test_every_page_of_a_phone_is_audited_as_a_look_at_the_customer(mobile_user, page):
+    """Re-check finding N1/N2: the de-register page (customer's User ID, name, phone, dates)
+    and the history page were shown without an audit event, so walking the device ids listed
+    every holder unaudited."""
+    client, agent = staff_client_make("agent", "agen01")
+    device = device_make(mobile_user)
+    assert client.get(f"{LIST}{device.pk}/{page}/").status_code == 200
+    looked = AuditEvent.objects.filter(action=AuditEvent.Action.CUSTOMER_VIEWED)
+    assert list(looked.values_list("subject", "actor")) == [(mobile_user.pk, agent.pk)]
