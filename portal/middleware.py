@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -20,6 +21,24 @@ def _is_public_token_file(path: str) -> bool:
     from django.urls import reverse
 
     return any(path == reverse(name) for name in PUBLIC_TOKEN_FILES)
+
+
+# The registration page's script posts these with fetch: it reads JSON, not a login page.
+TOKEN_SCRIPT_POSTS = ("tokens:mobile-register-key", "tokens:mobile-register-finish")
+
+
+def _session_ended_for_script(path: str, reason: str):
+    """The JSON the registration script shows for an ended session (its login link), or None
+    for a page, which is redirected to the login page as usual."""
+    from urllib.parse import urlencode
+
+    from django.shortcuts import resolve_url
+    from django.urls import reverse
+
+    if not any(path == reverse(name) for name in TOKEN_SCRIPT_POSTS):
+        return None
+    login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('tokens:mobile-register')})}"
+    return JsonResponse({"ok": False, "error": str(reason), "login": login}, status=403)
 
 
 class NoStoreMiddleware:
@@ -84,6 +103,9 @@ class SessionSecurityMiddleware:
                     else settings.LOGIN_URL
                 )
                 logout(request)
+                answer = _session_ended_for_script(request.path_info, reason)
+                if answer is not None:
+                    return answer
                 messages.info(request, reason)
                 return redirect(login_page)
             self._touch(request.session)

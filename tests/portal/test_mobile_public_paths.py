@@ -57,3 +57,19 @@ def test_an_idle_staff_session_ends_on_the_staff_login(settings):
     with time_machine.travel(later):
         response = client.get("/admin/", follow=True)
     assert response.redirect_chain[0][0].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("path", ["/mobile-token/daftar/kunci/", "/mobile-token/daftar/selesai/"])
+def test_an_ended_session_answers_the_registration_script_in_json(path, settings):
+    """The registration page's script posts these two with fetch: an ended session answered
+    with a redirect to the login page, which the script could only call a network failure."""
+    client = logged_in(UserFactory())
+    later = timezone.now() + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 5)
+    with time_machine.travel(later):
+        response = client.post(path)
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert data["ok"] is False and "Sesi Anda berakhir" in data["error"]
+    assert data["login"] == "/login/?next=%2Fmobile-token%2Fdaftar%2F"
+    assert client.get("/").status_code == 302  # and the session did end

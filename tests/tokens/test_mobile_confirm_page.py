@@ -86,6 +86,8 @@ def test_the_transfer_page_shows_the_eight_digits_and_no_generate_otp(mobile_cli
     assert "6 digit yang ditampilkan Mobile Token Anda." in page
     assert "Ponsel hilang? Hapus pendaftaran Mobile Token" in page
     assert f'href="{reverse("accounts:mobile-deregister")}"' in page
+    # The draft's note names the Mobile Token, not "your token" (the walk's wording finding).
+    assert "dengan kode dari Mobile Token Anda." in page
     # INSTAN: its script is a module, its panel hidden until the script finds the device, and
     # the Unlock Code input has no name (it can never be posted).
     assert re.search(r'<script type="module" src="[^"]*mobile-token-instant\.js"', page)
