@@ -355,13 +355,16 @@ def test_an_ended_session_or_registration_offers_login_or_a_new_start(
     phone = context.new_page()
     try:
         first_code = _unlock_page_reach(phone, new_page, base, user)
-        # A login elsewhere ends this session: the middleware sends the fetch to /login/.
+        # A login elsewhere ends this session: the middleware answers the fetch with the
+        # reason and a login link (JSON).
         User.objects.filter(pk=user.pk).update(session_key="elsewhere")
         phone.locator("#mt-unlock-1").fill(PIN)
         phone.locator("#mt-unlock-2").fill(PIN)
         phone.locator("#mt-register-go").click()
         status = phone.locator("#mt-register-status")
-        expect(status).to_contain_text("Sesi Anda telah berakhir")
+        expect(status).to_contain_text(
+            "Sesi Anda berakhir karena User ID Anda digunakan untuk login di tempat lain."
+        )
         expect(status).not_to_contain_text("koneksi")
         link = status.get_by_role("link", name="Login kembali")
         expect(link).to_have_attribute("href", "/login/?next=%2Fmobile-token%2Fdaftar%2F")
