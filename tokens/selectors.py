@@ -232,10 +232,9 @@ def mobile_confirm_context(*, user, purpose: str, summary: dict | None) -> dict 
     purpose needs its ``summary`` (from the stored intent)."""
     from .mobile import link_for
 
-    try:
-        if confirmation_channel(user=user) != Challenge.Channel.MOBILE_TOKEN:
-            return None
-    except NoUsableToken:
+    # ``confirmation_channel`` is the Mobile Token exactly when the method is and this device
+    # exists: one read of the device, not a second one to ask the same.
+    if user.confirmation_method != user.ConfirmationMethod.MOBILE_TOKEN:
         return None
     device = mobile_device_for(user=user)
     if device is None:
