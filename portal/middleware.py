@@ -1,8 +1,9 @@
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -17,10 +18,23 @@ from accounts.views import client_ip
 PUBLIC_TOKEN_FILES = ("tokens:mobile-app", "tokens:mobile-sw", "tokens:mobile-manifest")
 
 
-def _is_public_token_file(path: str) -> bool:
+@functools.lru_cache(maxsize=32)
+def _paths_of(names: tuple[str, ...], urlconf: str, prefix: str) -> frozenset[str]:
+    """The paths of these URL names, reversed once per URLconf and script prefix rather than
+    on every request (the middleware runs this on each one)."""
     from django.urls import reverse
 
-    return any(path == reverse(name) for name in PUBLIC_TOKEN_FILES)
+    return frozenset(reverse(name, urlconf=urlconf) for name in names)
+
+
+def _path_is_one_of(path: str, names: tuple[str, ...]) -> bool:
+    from django.urls import get_script_prefix, get_urlconf
+
+    return path in _paths_of(names, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+def _is_public_token_file(path: str) -> bool:
+    return _path_is_one_of(path, PUBLIC_TOKEN_FILES)
 
 
 # The registration page's script posts these with fetch: it reads JSON, not a login page.
@@ -30,15 +44,11 @@ TOKEN_SCRIPT_POSTS = ("tokens:mobile-register-key", "tokens:mobile-register-fini
 def _session_ended_for_script(path: str, reason: str):
     """The JSON the registration script shows for an ended session (its login link), or None
     for a page, which is redirected to the login page as usual."""
-    from urllib.parse import urlencode
-
-    from django.shortcuts import resolve_url
-    from django.urls import reverse
-
-    if not any(path == reverse(name) for name in TOKEN_SCRIPT_POSTS):
+    if not _path_is_one_of(path, TOKEN_SCRIPT_POSTS):
         return None
-    login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('tokens:mobile-register')})}"
-    return JsonResponse({"ok": False, "error": str(reason), "login": login}, status=403)
+    from tokens.mobile_views import session_ended_json
+
+    return session_ended_json(reason)
 
 
 class NoStoreMiddleware:

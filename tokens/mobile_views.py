@@ -329,6 +329,13 @@ def _json_error(message, status=400, **extra):
     return JsonResponse({"ok": False, "error": str(message), **extra}, status=status)
 
 
+def session_ended_json(reason):
+    """The script's answer for a session that has ended (here, or in the session middleware):
+    403, the reason and a login link that comes back to the registration."""
+    login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('tokens:mobile-register')})}"
+    return _json_error(reason, status=403, login=login)
+
+
 def _refusal(exc):
     """A service's refusal as JSON: a registration that is over says so by a field, so that the
     page offers "Start again" rather than another try that cannot succeed."""
@@ -348,10 +355,7 @@ class RegistrationJsonView(View):
         if request.method.lower() not in self.http_method_names:
             return self.http_method_not_allowed(request, *args, **kwargs)
         if not request.user.is_authenticated:
-            login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('tokens:mobile-register')})}"
-            return _json_error(
-                _("Your session has ended. Please log in again."), status=403, login=login
-            )
+            return session_ended_json(_("Your session has ended. Please log in again."))
         self.registration = _confirmed_registration(request)
         if self.registration is None:
             return _refusal(exceptions.RegistrationExpired())
