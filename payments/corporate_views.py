@@ -97,8 +97,7 @@ class PaymentConfirmView(PaymentActionMixin, OtpConfirmView):
         return self.get_detail_url(action)
 
     def get(self, request, *args, **kwargs):
-        if self.action.is_overdue:
-            services.transfer_expire(transfer=self.action)
+        services.transfer_expire_if_overdue(self.action)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -148,8 +147,7 @@ class PaymentDetailView(CorporateUserMixin, DetailView):
 
     def get_object(self, queryset=None):
         payment = super().get_object(queryset)
-        if payment.is_overdue:
-            services.transfer_expire(transfer=payment)
+        services.transfer_expire_if_overdue(payment)
         return payment
 
     def get_context_data(self, **kwargs):
@@ -165,8 +163,7 @@ class PaymentCancelView(PaymentActionMixin, ActionPageMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         waiting = (Transfer.Status.PENDING, Transfer.Status.WAITING_APPROVAL)
-        if self.action.is_overdue:
-            services.transfer_expire(transfer=self.action)
+        services.transfer_expire_if_overdue(self.action)
         if self.action.initiated_by_id != request.user.pk or self.action.status not in waiting:
             return redirect(self.get_detail_url(self.action))
         return super().get(request, *args, **kwargs)
@@ -204,8 +201,7 @@ class PaymentRejectView(PaymentActionMixin, ActionPageMixin, FormView):
     form_class = CorporatePaymentRejectForm
 
     def get(self, request, *args, **kwargs):
-        if self.action.is_overdue:
-            services.transfer_expire(transfer=self.action)
+        services.transfer_expire_if_overdue(self.action)
         step = services.corporate_payment_step(payment=self.action, user=request.user)
         if step != services.APPROVER:
             return redirect(self.get_detail_url(self.action))

@@ -219,8 +219,7 @@ def _draft_start(transfer: Transfer) -> None:
 def _transfer_ended_raise(transfer: Transfer) -> None:
     """Refuse a transfer that was cancelled or whose waiting time is over (marked expired
     here if it was not yet)."""
-    if transfer.is_overdue:
-        transfer_expire(transfer=transfer)
+    transfer_expire_if_overdue(transfer)
     if transfer.status == Transfer.Status.EXPIRED:
         raise exceptions.TransferExpired(amount=rupiah(transfer.amount))
     if transfer.status == Transfer.Status.CANCELLED:
@@ -255,6 +254,14 @@ def transfer_expire(*, transfer: Transfer, now=None) -> bool:
     else:
         transfer.refresh_from_db(fields=["status"])
     return bool(expired)
+
+
+def transfer_expire_if_overdue(transfer: Transfer) -> None:
+    """Mark ``transfer`` expired if its waiting time is over, read on the object in hand
+    first: a page showing it (and the refusal of an ended one) reads the right status, and
+    a transfer still in time costs no query."""
+    if transfer.is_overdue:
+        transfer_expire(transfer=transfer)
 
 
 def transfers_expire(*, user: User | None = None, company_id=None, now=None) -> int:

@@ -94,8 +94,7 @@ class TransferConfirmView(TransferActionMixin, OtpConfirmView):
         return action.status in (Transfer.Status.DRAFT, Transfer.Status.PENDING)
 
     def get(self, request, *args, **kwargs):
-        if self.action.is_overdue:
-            services.transfer_expire(transfer=self.action)
+        services.transfer_expire_if_overdue(self.action)
         if self.action.is_ended:
             return self.render_to_response({"action": self.action, "ended": True})
         return super().get(request, *args, **kwargs)
@@ -133,8 +132,7 @@ class TransferDetailView(LoginRequiredMixin, DetailView):
 
     def get_object(self, queryset=None):
         transfer = super().get_object(queryset)
-        if transfer.is_overdue:
-            services.transfer_expire(transfer=transfer)
+        services.transfer_expire_if_overdue(transfer)
         return transfer
 
 
@@ -145,8 +143,7 @@ class TransferCancelView(TransferActionMixin, ActionPageMixin, TemplateView):
     template_name = "payments/transfer_cancel.html"
 
     def get(self, request, *args, **kwargs):
-        if self.action.is_overdue:
-            services.transfer_expire(transfer=self.action)
+        services.transfer_expire_if_overdue(self.action)
         if self.action.status != Transfer.Status.PENDING:
             return redirect(self.get_confirm_url(self.action))
         return super().get(request, *args, **kwargs)
