@@ -30,7 +30,7 @@ from accounts import services as account_services
 from accounts.models import AuditEvent, User
 
 from . import exceptions
-from .hardware import seed_seal, seed_unseal
+from .hardware import confirmation_method_set, seed_seal, seed_unseal
 from .models import HardwareToken, MobileDevice, MobileRegistration
 
 INFO = b"BN-MobileToken-v1\x00"
@@ -297,7 +297,7 @@ def registration_complete(
         locked.sealed_seed, locked.completed_at = "", now
         locked.save(update_fields=["sealed_seed", "completed_at"])
         registration.sealed_seed, registration.completed_at = "", now
-        _method_set(
+        confirmation_method_set(
             user=user,
             method=User.ConfirmationMethod.MOBILE_TOKEN,
             actor=user,
@@ -321,23 +321,6 @@ def registration_complete(
             params={"device": label, "call_centre": settings.BANK_CALL_CENTRE},
         )
     return device
-
-
-def _method_set(*, user, method: str, actor, ip) -> None:
-    """The user's confirmation method, audited as every change of it is (caller holds the
-    user's row lock). No reason of its own: the Mobile Token event written with it says why."""
-    previous = user.confirmation_method
-    if previous == method:
-        return
-    User.objects.filter(pk=user.pk).update(confirmation_method=method)
-    user.confirmation_method = method
-    account_services.audit_log(
-        action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
-        subject=user,
-        actor=actor,
-        ip=ip,
-        data={"from": previous, "to": method},
-    )
 
 
 def _revoke(*, device: MobileDevice, actor, kind: str, ip, note: str = "") -> None:
@@ -402,7 +385,7 @@ def device_revoke(*, device, actor, reason: str = "", ip=None) -> None:
             setattr(device, name, getattr(locked, name))
         if user.confirmation_method == User.ConfirmationMethod.MOBILE_TOKEN:
             usable_token = HardwareToken.objects.usable().filter(user=user).exists()
-            _method_set(
+            confirmation_method_set(
                 user=user,
                 method=(
                     User.ConfirmationMethod.HARDWARE_TOKEN

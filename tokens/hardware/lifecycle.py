@@ -33,12 +33,21 @@ PERM_SMS_FALLBACK = "tokens.switch_sms_fallback"
 # Mobile Token.
 TOKEN_ROLE_PERMISSIONS = {
     "Branch officer": [
-        "view_hardwaretoken", "import_tokens", "assign_token", "change_token_state",
+        "view_hardwaretoken",
+        "import_tokens",
+        "assign_token",
+        "change_token_state",
         "resync_token",
     ],
     "Supervisor": [
-        "view_hardwaretoken", "import_tokens", "assign_token", "change_token_state",
-        "resync_token", "switch_sms_fallback", "view_mobiledevice", "deregister_mobile_device",
+        "view_hardwaretoken",
+        "import_tokens",
+        "assign_token",
+        "change_token_state",
+        "resync_token",
+        "switch_sms_fallback",
+        "view_mobiledevice",
+        "deregister_mobile_device",
     ],
     "Call centre agent": ["view_mobiledevice", "deregister_mobile_device"],
 }
@@ -78,9 +87,7 @@ def serial_normalise(serial: str | None) -> str:
     search and ``manage.py token_code``; migration tokens 0010 holds a frozen copy.
     """
     text = unicodedata.normalize("NFKC", serial or "")
-    return "".join(
-        c for c in text if not (c.isspace() or unicodedata.category(c) == "Pd")
-    ).upper()
+    return "".join(c for c in text if not (c.isspace() or unicodedata.category(c) == "Pd")).upper()
 
 
 def serial_typable(serial: str) -> bool:
@@ -91,7 +98,9 @@ def serial_typable(serial: str) -> bool:
 
 # What staff may say happened to the token a customer holds when a new one replaces it.
 REPLACE_STATES = (
-    HardwareToken.State.LOST, HardwareToken.State.DAMAGED, HardwareToken.State.BATTERY_DEAD
+    HardwareToken.State.LOST,
+    HardwareToken.State.DAMAGED,
+    HardwareToken.State.BATTERY_DEAD,
 )
 HELD_STATES = (HardwareToken.State.ASSIGNED, HardwareToken.State.ACTIVE)
 TOKEN_REPLACED_TEXT = gettext_noop(
@@ -287,17 +296,30 @@ def sms_fallback_set(*, user: User, actor: User, reason: str, ip: str | None) ->
                 gettext("The customer already confirms with SMS OTP.")
             )
         previous = locked.confirmation_method
-        User.objects.filter(pk=user.pk).update(confirmation_method=User.ConfirmationMethod.SMS)
-        user.confirmation_method = User.ConfirmationMethod.SMS
-        account_services.audit_log(
-            action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
-            subject=user,
-            actor=actor,
-            ip=ip,
-            reason=reason,
-            data={"from": previous, "to": User.ConfirmationMethod.SMS},
+        confirmation_method_set(
+            user=locked, method=User.ConfirmationMethod.SMS, actor=actor, ip=ip, reason=reason
         )
+        user.confirmation_method = locked.confirmation_method
     return previous
+
+
+def confirmation_method_set(*, user: User, method: str, actor, ip, reason: str = "") -> None:
+    """The user's confirmation method, audited as every change of it is (the caller holds the
+    user's row lock; nothing happens when it is already ``method``). One place for the staff
+    SMS fallback, a token's activation and the Mobile Token (``tokens.mobile``)."""
+    previous = user.confirmation_method
+    if previous == method:
+        return
+    User.objects.filter(pk=user.pk).update(confirmation_method=method)
+    user.confirmation_method = method
+    account_services.audit_log(
+        action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
+        subject=user,
+        actor=actor,
+        ip=ip,
+        reason=reason,
+        data={"from": previous, "to": method},
+    )
 
 
 TOKEN_ACTIVATED_TEXT = gettext_noop(
@@ -401,19 +423,13 @@ def _token_activate(*, user: User, birth_date: date, serial: str, code: str, ip)
         previous == User.ConfirmationMethod.SMS
         and HardwareToken.objects.filter(user=user).exclude(pk=token.pk).exists()
     )
-    if previous != User.ConfirmationMethod.HARDWARE_TOKEN:
-        User.objects.filter(pk=user.pk).update(
-            confirmation_method=User.ConfirmationMethod.HARDWARE_TOKEN
-        )
-        user.confirmation_method = User.ConfirmationMethod.HARDWARE_TOKEN
-        account_services.audit_log(
-            action=AuditEvent.Action.CONFIRMATION_METHOD_CHANGED,
-            subject=user,
-            actor=user,
-            ip=ip,
-            reason=gettext_noop("token activated"),
-            data={"from": previous, "to": User.ConfirmationMethod.HARDWARE_TOKEN},
-        )
+    confirmation_method_set(
+        user=user,
+        method=User.ConfirmationMethod.HARDWARE_TOKEN,
+        actor=user,
+        ip=ip,
+        reason=gettext_noop("token activated"),
+    )
     account_services.otp_failure_reset(user=user)
     account_services.audit_log(
         action=AuditEvent.Action.TOKEN_ACTIVATED,
