@@ -4,8 +4,6 @@ Views of ``accounts`` that build on the OTP pages of ``tokens`` (a module of its
 ``tokens.views`` imports ``accounts.views``). Only views may call the services of ``tokens``.
 """
 
-import dataclasses
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -473,17 +471,21 @@ class MobileDeregisterMixin:
     """The customer's active Mobile Token; without one (none, or removed in another tab) the
     pages go back to Profil Saya."""
 
+    @cached_property
+    def device(self):
+        """Read once per request: the check below and ``get_action`` share it."""
+        return otp_selectors.mobile_device_for(user=self.request.user)
+
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and (
-            request.user.company_id is not None
-            or otp_selectors.mobile_device_for(user=request.user) is None
+            request.user.company_id is not None or self.device is None
         ):
             messages.info(request, _("No Mobile Token is registered for you."))
             return redirect("accounts:profile")
         return super().dispatch(request, *args, **kwargs)
 
     def get_action(self):
-        return otp_selectors.mobile_device_for(user=self.request.user)
+        return self.device
 
     @cached_property
     def factor(self) -> str:
@@ -513,21 +515,15 @@ class MobileDeregisterView(MobileDeregisterMixin, OtpConfirmView):
     session_covers = False
 
     def get_context_data(self, **kwargs):
-        state = otp_selectors.otp_state(
-            user=self.request.user,
-            challenge=self.get_challenge(self.action),
-            to=self.request.user.phone,
-        )
-        if self.factor == "hardware_token" and not state.blocked:
-            # The token makes the code: nothing was sent, nothing to wait for.
-            state = dataclasses.replace(
-                state,
-                channel=self.factor,
-                challenge=None,
-                sms_status="",
-                expires_in=0,
-                resend_in=0,
+        user = self.request.user
+        if self.factor == "sms":
+            state = otp_selectors.otp_state(
+                user=user, challenge=self.get_challenge(self.action), to=user.phone
             )
+        else:
+            # The token makes the code: nothing was sent, nothing to wait for (as on the
+            # registration's step 1).
+            state = otp_selectors.otp_state(user=user, challenge=None)
         kwargs.setdefault("otp", state)
         return super().get_context_data(device=self.action, **kwargs)
 
