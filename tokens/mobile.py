@@ -408,6 +408,16 @@ def _window(now_t: int) -> list[int]:
     return [now_t + offset for offset in sorted(range(-tolerance, tolerance + 1), key=abs)]
 
 
+def _step_matching(device: MobileDevice, code: str, link: str, steps: list[int]) -> int | None:
+    """The first of ``steps`` whose code (with ``link``) is ``code``, or None: the one
+    comparison a fresh code and a replayed one are both told by."""
+    key = seed_unseal(device.sealed_key)
+    for t in steps:
+        if constant_time_compare(code_for(key, t, link), code):
+            return t
+    return None
+
+
 def device_code_verify(*, device, code: str, link: str) -> bool:
     """The code within the window, after ``last_t``; sets ``last_t`` and ``last_used_at``.
 
@@ -417,14 +427,14 @@ def device_code_verify(*, device, code: str, link: str) -> bool:
         locked = MobileDevice.objects.select_for_update().filter(pk=device.pk).first()
         if locked is None or locked.revoked_at is not None:
             return False
-        key = seed_unseal(locked.sealed_key)
-        for t in _window(step(_now())):
-            if t > locked.last_t and t >= 0 and constant_time_compare(code_for(key, t, link), code):
-                now = timezone.now()
-                MobileDevice.objects.filter(pk=locked.pk).update(last_t=t, last_used_at=now)
-                device.last_t, device.last_used_at = t, now
-                return True
-        return False
+        fresh = [t for t in _window(step(_now())) if t > locked.last_t and t >= 0]
+        t = _step_matching(locked, code, link, fresh)
+        if t is None:
+            return False
+        now = timezone.now()
+        MobileDevice.objects.filter(pk=locked.pk).update(last_t=t, last_used_at=now)
+        device.last_t, device.last_used_at = t, now
+        return True
 
 
 def device_code_reused(*, device, code: str, link: str) -> bool:
@@ -434,6 +444,5 @@ def device_code_reused(*, device, code: str, link: str) -> bool:
     locked = MobileDevice.objects.filter(pk=device.pk).first()
     if locked is None:
         return False
-    key = seed_unseal(locked.sealed_key)
     candidates = [t for t in _window(step(_now())) if 0 <= t <= locked.last_t]
-    return any(constant_time_compare(code_for(key, t, link), code) for t in candidates)
+    return _step_matching(locked, code, link, candidates) is not None
