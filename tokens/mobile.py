@@ -24,9 +24,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import services as account_services
+from accounts.exceptions import ReasonRequired
 from accounts.models import AuditEvent, User
 
 from . import exceptions
@@ -360,12 +361,8 @@ def device_revoke(*, device, actor, reason: str = "", ip=None) -> None:
     ):
         kind = MobileDevice.RevokeReason.STAFF
         if not (reason or "").strip():
-            from accounts.exceptions import ReasonRequired
-
             raise ReasonRequired()
     else:
-        from django.utils.translation import gettext
-
         raise exceptions.TokenActionRefused(
             gettext("You do not have the permission to de-register this Mobile Token.")
         )
