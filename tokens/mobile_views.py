@@ -136,42 +136,38 @@ def mobile_manifest(request):
 # --- Registration ----------------------------------------------------------------------------
 
 
+# What a User-Agent names, first match wins (Edge and Opera also say "Chrome", Chrome says
+# "Safari", Android says "Linux").
+_BROWSERS = (
+    ("SamsungBrowser", "Samsung Internet"),
+    ("EdgA", "Edge"),
+    ("Edg/", "Edge"),
+    ("OPR", "Opera"),
+    ("Firefox", "Firefox"),
+    ("FxiOS", "Firefox"),
+    ("CriOS", "Chrome"),
+    ("Chrome", "Chrome"),
+    ("Safari", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def _first_named(ua: str, names) -> str:
+    return next((name for key, name in names if key in ua), "")
+
+
 def _user_agent_label(user_agent: str) -> str:
     """A first name for the phone ("Chrome di Android"), which the customer may change."""
     ua = user_agent or ""
-    browser = next(
-        (
-            name
-            for key, name in (
-                ("SamsungBrowser", "Samsung Internet"),
-                ("EdgA", "Edge"),
-                ("Edg/", "Edge"),
-                ("OPR", "Opera"),
-                ("Firefox", "Firefox"),
-                ("FxiOS", "Firefox"),
-                ("CriOS", "Chrome"),
-                ("Chrome", "Chrome"),
-                ("Safari", "Safari"),
-            )
-            if key in ua
-        ),
-        "",
-    )
-    system = next(
-        (
-            name
-            for key, name in (
-                ("Android", "Android"),
-                ("iPhone", "iPhone"),
-                ("iPad", "iPad"),
-                ("Windows", "Windows"),
-                ("Mac OS X", "macOS"),
-                ("Linux", "Linux"),
-            )
-            if key in ua
-        ),
-        "",
-    )
+    browser = _first_named(ua, _BROWSERS)
+    system = _first_named(ua, _SYSTEMS)
     if browser and system:
         return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
     return browser or system or _("My phone")
