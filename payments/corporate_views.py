@@ -54,8 +54,6 @@ def company_payments_of(user):
 
 class PaymentActionMixin(CorporateUserMixin):
     def get_action(self):
-        if self.request.user.company_id is None:
-            raise Http404
         return get_object_or_404(
             company_payments_of(self.request.user), reference=self.kwargs["reference"]
         )
