@@ -3,9 +3,7 @@ among the user's company's payments only (another company's, or a retail custome
 404); what a user may do with it is the services' question."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -14,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from corporate.views import CorporateUserMixin
 from portal.formatting import account_masked, rupiah
 from tokens.views import OtpConfirmView, OtpIssueView
 
@@ -21,17 +20,6 @@ from . import exceptions, selectors, services
 from .forms import CorporatePaymentFilterForm, CorporatePaymentRejectForm
 from .models import Transfer
 from .views import ActionPageMixin, DraftCreateView
-
-
-class CorporateUserMixin(LoginRequiredMixin):
-    """Only a user of a company (a retail customer gets a 404, as for any unknown page)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        if request.user.company_id is None:
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
 
 
 def company_payments_of(user):
