@@ -205,7 +205,7 @@ class PasswordChangeRequiredMiddleware:
             return True
         if _is_public_token_file(path):
             return True
-        return any(path == reverse(name) for name in self.ALLOWED_NAMES[1:])
+        return _path_is_one_of(path, self.ALLOWED_NAMES[1:])
 
 
 class NulQueryRefusedMiddleware:
