@@ -1,8 +1,11 @@
-"""The portal's own error pages (400, 403, 404, 500 and a failed CSRF check), in its look and
-in the customer's language, each with the call-centre number and a way back. Django's plain or
-technical pages never reach a customer (they show only with DEBUG on)."""
+"""The portal's own error pages (400, 403, 404, 500, 503 and a failed CSRF check), in its look
+and in the customer's language, each with the call-centre number and a way back. Django's plain
+or technical pages never reach a customer (they show only with DEBUG on)."""
 
-from django.http import HttpResponseServerError
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,9 +27,24 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+# Seconds a client is asked to wait when the database cannot be reached (a restart, a fail-over).
+DATABASE_UNAVAILABLE_RETRY_AFTER = 30
+
+
 def server_error(request):
     """Rendered without the request and without context processors: whatever broke (the
-    database, the session, a context processor) cannot break this page too."""
+    database, the session, a context processor) cannot break this page too.
+
+    A database that cannot be reached (restarted, failing over: the connection refused or cut)
+    is not a bug of the portal: the customer gets 503 "try again in a moment" rather than 500.
+    Django calls this handler inside its ``except`` block, so the exception is at hand. The
+    connection that failed is closed when the request ends (Django's ``errors_occurred``), and
+    ``CONN_HEALTH_CHECKS`` tests every kept connection before a request uses it: the next
+    requests reconnect by themselves once the database is back."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(DATABASE_UNAVAILABLE_RETRY_AFTER)
+        return response
     return HttpResponseServerError(loader.get_template("500.html").render())
 
 
