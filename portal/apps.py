@@ -5,6 +5,9 @@ from django.contrib.admin import apps as admin_apps
 class PortalConfig(AppConfig):
     name = "portal"
 
+    def ready(self):
+        from . import checks  # noqa: F401 (registers the retention checks)
+
 
 class StaffAdminConfig(admin_apps.AdminConfig):
     """``django.contrib.admin`` whose ``admin.site`` is the staff site (User ID + password + the

@@ -526,3 +526,65 @@ PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=2
 PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW", default=60 * 60)
 # How long a proven reset (identity + SMS OTP) may wait for its new password.
 PASSWORD_RESET_LIFETIME = env.int("PASSWORD_RESET_LIFETIME", default=10 * 60)
+
+# --- Retention (housekeeping) ---------------------------------------------------------------
+# Celery beat runs one job per kind of row (portal.tasks); each deletes in batches of
+# HOUSEKEEPING_BATCH_SIZE rows. Periods in seconds, retentions in days. UU PDP (UU 27/2022)
+# asks to keep personal data no longer than its purpose needs; the audit log, transfers that
+# moved or were decided and every ledger entry are banking records and are never purged here.
+# portal.checks refuses a retention shorter than a window that still counts the rows.
+HOUSEKEEPING_BATCH_SIZE = env.int("HOUSEKEEPING_BATCH_SIZE", default=1000)
+HOUSEKEEPING_SESSIONS_EVERY = env.int("HOUSEKEEPING_SESSIONS_EVERY", default=60 * 60)
+HOUSEKEEPING_LOGIN_RECORDS_EVERY = env.int("HOUSEKEEPING_LOGIN_RECORDS_EVERY", default=24 * 3600)
+HOUSEKEEPING_CHALLENGES_EVERY = env.int("HOUSEKEEPING_CHALLENGES_EVERY", default=24 * 3600)
+HOUSEKEEPING_SMS_EVERY = env.int("HOUSEKEEPING_SMS_EVERY", default=24 * 3600)
+HOUSEKEEPING_EMAILS_EVERY = env.int("HOUSEKEEPING_EMAILS_EVERY", default=24 * 3600)
+HOUSEKEEPING_UNCONFIRMED_EVERY = env.int("HOUSEKEEPING_UNCONFIRMED_EVERY", default=24 * 3600)
+# axes' login records and the per-address throttle: the audit log keeps every login anyway.
+RETENTION_LOGIN_RECORDS_DAYS = env.float("RETENTION_LOGIN_RECORDS_DAYS", default=90)
+# OTP challenges (purpose, masked summary), counted from their expiry; their SMS row goes too.
+RETENTION_CHALLENGES_DAYS = env.float("RETENTION_CHALLENGES_DAYS", default=90)
+# SMS records (numbers, delivery status): answers "I never got the code" and the provider's bill.
+RETENTION_SMS_DAYS = env.float("RETENTION_SMS_DAYS", default=90)
+# The development phone (SMS_BACKEND=outbox) holds codes in plain text: a day is plenty.
+RETENTION_SMS_OUTBOX_DAYS = env.float("RETENTION_SMS_OUTBOX_DAYS", default=1)
+RETENTION_EMAILS_DAYS = env.float("RETENTION_EMAILS_DAYS", default=90)
+# Transfers and payees never confirmed, unfinished phone/email/password changes, password-reset
+# tries, ended Mobile Token registrations.
+RETENTION_UNCONFIRMED_DAYS = env.float("RETENTION_UNCONFIRMED_DAYS", default=30)
+
+
+def _every(seconds):
+    # A run still queued when the next is due is dropped (the next does the same work).
+    return {"schedule": seconds, "options": {"expires": seconds}}
+
+
+CELERY_BEAT_SCHEDULE = {
+    "sessions": {"task": "portal.tasks.sessions_clear", **_every(HOUSEKEEPING_SESSIONS_EVERY)},
+    "login-records": {
+        "task": "portal.tasks.login_records_purge",
+        **_every(HOUSEKEEPING_LOGIN_RECORDS_EVERY),
+    },
+    "challenges": {
+        "task": "portal.tasks.challenges_purge",
+        **_every(HOUSEKEEPING_CHALLENGES_EVERY),
+    },
+    "sms": {"task": "portal.tasks.sms_purge", **_every(HOUSEKEEPING_SMS_EVERY)},
+    "emails": {"task": "portal.tasks.emails_purge", **_every(HOUSEKEEPING_EMAILS_EVERY)},
+    "unconfirmed-payments": {
+        "task": "portal.tasks.unconfirmed_payments_purge",
+        **_every(HOUSEKEEPING_UNCONFIRMED_EVERY),
+    },
+    "unconfirmed-changes": {
+        "task": "portal.tasks.unconfirmed_changes_purge",
+        **_every(HOUSEKEEPING_UNCONFIRMED_EVERY),
+    },
+    "mobile-registrations": {
+        "task": "portal.tasks.mobile_registrations_purge",
+        **_every(HOUSEKEEPING_UNCONFIRMED_EVERY),
+    },
+}
+# Beat's own state (when each job last ran), for `celery beat --schedule`; var/ in development.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery-beat-schedule")
+)
