@@ -24,13 +24,20 @@ def cutoff(*, days: float, now: datetime | None = None) -> datetime:
 def delete_in_batches(queryset: QuerySet, *, batch_size: int | None = None) -> int:
     """Delete every row of ``queryset`` in batches of at most ``HOUSEKEEPING_BATCH_SIZE``
     primary keys (each batch one transaction, with Django's cascades); return how many rows of
-    the queryset's model went (rows removed by cascade are not counted)."""
+    the queryset's model went (rows removed by cascade are not counted).
+
+    The batches walk the primary key upwards from where the last one ended, so rows the
+    queryset keeps are read once per run, not again for every batch."""
     batch_size = batch_size or settings.HOUSEKEEPING_BATCH_SIZE
     model = queryset.model
     label = model._meta.label
     deleted = 0
+    last = None
     while True:
-        ids = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
+        batch = queryset.order_by("pk")
+        if last is not None:
+            batch = batch.filter(pk__gt=last)
+        ids = list(batch.values_list("pk", flat=True)[:batch_size])
         if not ids:
             return deleted
         with transaction.atomic():
@@ -38,6 +45,7 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int | None = None) -> i
         deleted += per_model.get(label, 0)
         if len(ids) < batch_size:
             return deleted
+        last = ids[-1]
 
 
 def report(job: str, counts: dict[str, int]) -> dict[str, int]:

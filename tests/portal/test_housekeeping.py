@@ -351,15 +351,20 @@ def test_ended_mobile_registrations_old_go(customer):
 
 
 def test_batches_are_bounded(customer):
-    """Many old rows go in several short deletes, each of at most a batch, not one long one."""
+    """Many old rows go in several short deletes, each of at most a batch, not one long one;
+    rows the job keeps, in between, are stepped over."""
     EmailMessage.objects.bulk_create(
-        EmailMessage(user=customer, to=customer.email, created_at=ago(OLD)) for _ in range(25)
+        EmailMessage(user=customer, to=customer.email, created_at=ago(OLD if n % 2 else 1))
+        for n in range(50)
     )
     with CaptureQueriesContext(connection) as queries:
-        deleted = delete_in_batches(EmailMessage.objects.all(), batch_size=10)
+        deleted = delete_in_batches(
+            EmailMessage.objects.filter(created_at__lt=ago(100)), batch_size=10
+        )
     deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
-    assert deleted == 25 and not EmailMessage.objects.exists()
-    assert len(deletes) == 3
+    assert deleted == 25 and len(deletes) == 3
+    assert EmailMessage.objects.count() == 25
+    assert not EmailMessage.objects.filter(created_at__lt=ago(100)).exists()
 
 
 # Each beat entry and the setting its period comes from (README "Retention").
