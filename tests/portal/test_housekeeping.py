@@ -152,6 +152,7 @@ def _pending_transfer(customer, run_on_commit):
 def test_challenges_expired_go_with_their_sms_a_kept_transfer_keeps_its_own(
     customer, other_customer, run_on_commit
 ):
+    """``other_customer`` holds the destination account."""
     with back(OLD):
         done = _confirmed_transfer(customer, run_on_commit)
         abandoned = _pending_transfer(customer, run_on_commit)
@@ -228,7 +229,7 @@ def test_emails_old_go_young_stay(customer):
 
     assert tasks.emails_purge.delay().get() == {"accounts.EmailMessage": 1}
     assert list(EmailMessage.objects.values_list("pk", flat=True)) == [young.pk]
-    assert old.pk != young.pk
+    assert not EmailMessage.objects.filter(pk=old.pk).exists()
 
 
 def _transfer(customer, status, *, source="1001000011", days=OLD):
@@ -342,12 +343,21 @@ def test_unfinished_changes_and_reset_tries_old_go(customer):
 
 
 def test_ended_mobile_registrations_old_go(customer):
-    old = MobileRegistration.objects.create(user=customer, created_at=ago(OLD), expires_at=ago(OLD))
-    young = MobileRegistration.objects.create(user=customer, expires_at=ago(-0.01))
+    abandoned = MobileRegistration.objects.create(
+        user=customer, created_at=ago(OLD), expires_at=ago(OLD)
+    )
+    completed = MobileRegistration.objects.create(
+        user=customer, created_at=ago(OLD), expires_at=ago(OLD), completed_at=ago(OLD)
+    )
+    ended_lately = MobileRegistration.objects.create(user=customer, expires_at=ago(1))
+    under_way = MobileRegistration.objects.create(user=customer, expires_at=ago(-0.01))
 
-    assert tasks.mobile_registrations_purge.delay().get() == {"tokens.MobileRegistration": 1}
-    assert list(MobileRegistration.objects.values_list("pk", flat=True)) == [young.pk]
-    assert old.pk != young.pk
+    assert tasks.mobile_registrations_purge.delay().get() == {"tokens.MobileRegistration": 2}
+    assert set(MobileRegistration.objects.values_list("pk", flat=True)) == {
+        ended_lately.pk,
+        under_way.pk,
+    }
+    assert not MobileRegistration.objects.filter(pk__in=[abandoned.pk, completed.pk]).exists()
 
 
 def test_batches_are_bounded(customer):
