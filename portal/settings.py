@@ -19,6 +19,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -93,6 +95,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # An id on every request and log line (X-Request-ID); /healthz answered before anything
+    # that needs a session, a login, a known host name or HTTPS (the load balancer's probe).
+    "portal.logs.RequestIdMiddleware",
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.NoStoreMiddleware",
@@ -469,18 +475,14 @@ EMAIL_SEND_RETRY_MAX_DELAY = env.float(
     "EMAIL_SEND_RETRY_MAX_DELAY", default=min(240.0, OTP_CODE_LIFETIME * 0.8)
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # The SDK logs request lines at INFO; keep it quiet so nothing near an SMS is logged.
-        "twilio": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-    },
-}
+# JSON lines (one object per line, with the request id) in production, for a log collector;
+# plain lines in development. portal.logs keeps secrets out of both.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+LOGGING = logging_config(
+    json_lines=LOG_FORMAT == "json", level=env.str("LOG_LEVEL", default="INFO")
+)
+# The Celery worker logs through the same configuration (JSON in production) rather than its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 # --- Payments -----------------------------------------------------------------------------
 # Per transfer and per customer per day (since midnight WIB), as Indonesian banks publish
