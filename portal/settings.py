@@ -159,6 +159,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DB_POOL_MAX_SIZE := env.int("DB_POOL_MAX_SIZE", default=0):
+        # A process-wide psycopg pool (the Celery worker's many threads share a few
+        # connections: PostgreSQL's max_connections bounds them all). Django requires
+        # CONN_MAX_AGE 0 with a pool; a thread waiting longer than 10 s for one fails.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": 10,
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
@@ -449,6 +459,9 @@ TWILIO_FROM = env.str("TWILIO_FROM", default="" if PRODUCTION else "+15005550006
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=5.0)
+# A message left "sending" longer than this lost its worker (killed): another may take it over,
+# asking Twilio first. Above the longest attempt (a lookup and a send, each up to the timeout).
+SMS_SEND_LEASE = env.float("SMS_SEND_LEASE", default=3 * TWILIO_TIMEOUT)
 
 # Email: notices to customers (factor changes). Development prints them in the worker's log.
 EMAIL_BACKEND = env.str(

@@ -15,8 +15,8 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext, override
@@ -600,69 +600,124 @@ def sms_body(challenge: Challenge, code: str) -> str:
 
 
 def sms_deliver(*, challenge_id) -> SmsMessage | None:
-    """Send the challenge's SMS, at most once, whatever retries or redeliveries happen.
+    """Send the challenge's SMS once, whatever retries, redeliveries or lost answers happen.
 
-    The message is claimed (pending → sending) by a conditional UPDATE before the provider is
-    called; a second worker, a redelivered task or a late retry finds it claimed and sends
-    nothing. A transient error puts it back to pending and re-raises for the task to retry; an
-    uncertain one (the provider may have it) leaves it ``unknown`` and is never retried.
+    The message is claimed (→ sending) by a conditional UPDATE before the provider is called;
+    a second worker, a redelivered task or a late retry finds it claimed and sends nothing. A
+    transient error puts it back to pending and re-raises for the task to retry. An uncertain
+    outcome (a timeout, a lost answer: the provider may have it) leaves it ``unknown`` and
+    re-raises; so does a worker killed while sending (the claim is older than
+    ``SMS_SEND_LEASE``). Either is claimed again only to ask the provider first: the message
+    found there is recorded, and only a message the provider does not have is sent again.
     """
     now = timezone.now()
-    claimed = SmsMessage.objects.filter(
-        challenge_id=challenge_id,
-        status=SmsMessage.Status.PENDING,
-        challenge__status=Challenge.Status.PENDING,
-        challenge__expires_at__gt=now,
-    ).update(status=SmsMessage.Status.SENDING, attempts=F("attempts") + 1)
-    if not claimed:
+    claim = _sms_claim(
+        SmsMessage.objects.filter(
+            challenge_id=challenge_id,
+            challenge__status=Challenge.Status.PENDING,
+            challenge__expires_at__gt=now,
+        ),
+        now=now,
+    )
+    if claim is None:
         return None
-    challenge = Challenge.objects.select_related("user").get(pk=challenge_id)
+    message_id, look_first = claim
+    challenge = Challenge.objects.select_related("user", "sms").get(pk=challenge_id)
     return _sms_send(
         challenge.sms,
         body=sms_body(challenge, code_generator.code(challenge)),
         validity=max(1, int((challenge.expires_at - now).total_seconds())),
+        look_first=look_first,
     )
 
 
 def notice_deliver(*, message_id) -> SmsMessage | None:
-    """Send a notice SMS (no code in it) at most once, like ``sms_deliver``."""
-    claimed = SmsMessage.objects.filter(
-        pk=message_id, challenge__isnull=True, status=SmsMessage.Status.PENDING
-    ).update(status=SmsMessage.Status.SENDING, attempts=F("attempts") + 1)
-    if not claimed:
+    """Send a notice SMS (no code in it) once, like ``sms_deliver``."""
+    claim = _sms_claim(
+        SmsMessage.objects.filter(pk=message_id, challenge__isnull=True), now=timezone.now()
+    )
+    if claim is None:
         return None
     message = SmsMessage.objects.select_related("user").get(pk=message_id)
     with override(message.user.language):
         body = gettext(message.notice.get("text", "")) % message.notice.get("params", {})
-    return _sms_send(message, body=body, validity=settings.SMS_NOTICE_VALIDITY)
+    return _sms_send(message, body=body, validity=settings.SMS_NOTICE_VALIDITY, look_first=claim[1])
 
 
-def _sms_send(message: SmsMessage, *, body: str, validity: int) -> SmsMessage:
-    try:
-        sent = sms.get_backend().send(
-            to=str(message.to),
-            body=body,
-            validity_period=validity,
-            status_callback=settings.SMS_STATUS_CALLBACK_URL,
+def _sms_claim(messages, *, now) -> tuple[int, bool] | None:
+    """Claim the one message of ``messages`` that may be sent (→ sending, one more attempt):
+    a pending one, an ``unknown`` one (its last attempt ended without an answer), or one left
+    ``sending`` longer than ``SMS_SEND_LEASE`` (its worker died). Returns its id and whether
+    the provider must be asked first (it may already have the message), or None.
+
+    A compare-and-set on (status, attempts): of two workers racing, one wins."""
+    lease_over = now - timedelta(seconds=settings.SMS_SEND_LEASE)
+    candidate = (
+        messages.filter(
+            Q(status=SmsMessage.Status.PENDING)
+            | Q(status=SmsMessage.Status.UNKNOWN, provider_id__isnull=True)
+            | Q(
+                status=SmsMessage.Status.SENDING,
+                provider_id__isnull=True,
+                updated_at__lt=lease_over,
+            )
         )
+        .values_list("pk", "status", "attempts")
+        .first()
+    )
+    if candidate is None:
+        return None
+    pk, status, attempts = candidate
+    claimed = SmsMessage.objects.filter(pk=pk, status=status, attempts=attempts).update(
+        status=SmsMessage.Status.SENDING, attempts=attempts + 1, updated_at=now
+    )
+    if not claimed:
+        return None
+    return pk, status != SmsMessage.Status.PENDING
+
+
+def _sms_send(message: SmsMessage, *, body: str, validity: int, look_first: bool) -> SmsMessage:
+    # No database connection is held while the provider answers (up to TWILIO_TIMEOUT): the
+    # worker waits on the network with many threads, PostgreSQL allows few connections.
+    _db_connection_release()
+    backend = sms.get_backend()
+    try:
+        sent = None
+        if look_first:
+            sent = backend.find(to=str(message.to), body=body, since=message.created_at)
+        if sent is None:
+            sent = backend.send(
+                to=str(message.to),
+                body=body,
+                validity_period=validity,
+                status_callback=settings.SMS_STATUS_CALLBACK_URL,
+            )
     except sms.TransientSmsError as exc:
-        _sms_mark(message, SmsMessage.Status.PENDING, error_code=exc.code)
+        # Not taken (or, after an uncertain attempt, not known yet): try again later.
+        status = SmsMessage.Status.UNKNOWN if look_first else SmsMessage.Status.PENDING
+        _sms_mark(message, status, error_code=exc.code)
         raise
     except sms.UncertainSmsError as exc:
         _sms_mark(message, SmsMessage.Status.UNKNOWN, error_code=exc.code)
-        return message
+        raise
     except sms.PermanentSmsError as exc:
         _sms_mark(message, SmsMessage.Status.FAILED, error_code=exc.code)
         return message
     except BaseException:
         # Anything unforeseen (a bug, the worker told to stop): the provider may have the
-        # message, so it is never sent again; the page says "SMS tertunda" and lets the
-        # customer ask for a new code.
+        # message; a later attempt asks it before sending again.
         _sms_mark(message, SmsMessage.Status.UNKNOWN, error_code="error")
         raise
     message.provider_id = sent.provider_id
     _sms_mark(message, _provider_status(sent.status), error_code="")
     return message
+
+
+def _db_connection_release() -> None:
+    """Hand the thread's database connection back (to the pool, or closed) before a long
+    network wait, unless a transaction is open (tests run inside one)."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def notice_send(
@@ -709,7 +764,8 @@ def sms_message_give_up(*, message_id, error_code: str) -> None:
 
 
 def sms_give_up(*, challenge_id, error_code: str) -> None:
-    """No more retries: the customer may ask for a new code at once."""
+    """No more retries: the customer may ask for a new code at once. A message whose fate is
+    unknown stays ``unknown`` (the page says "SMS tertunda"): it may have been delivered."""
     SmsMessage.objects.filter(challenge_id=challenge_id, status=SmsMessage.Status.PENDING).update(
         status=SmsMessage.Status.FAILED, error_code=error_code
     )

@@ -7,6 +7,7 @@ sends with the real twilio SDK. A dotted path picks any other class (tests use t
 import json
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 import requests
 from django.conf import settings
@@ -22,6 +23,10 @@ TWILIO_PERMANENT_CODES = {21211, 21610, 21614}
 TWILIO_TOO_MANY_REQUESTS = 20429
 # Twilio's ValidityPeriod, in seconds: it refuses a message that asks for more (or less).
 TWILIO_VALIDITY_MIN, TWILIO_VALIDITY_MAX = 1, 36000
+# Looking for a message whose answer was lost: how far back (the provider's clock may differ
+# from ours) and how many of the number's newest messages.
+LOOKUP_CLOCK_SKEW = timedelta(minutes=1)
+LOOKUP_PAGE = 20
 
 
 class SmsError(Exception):
@@ -39,7 +44,8 @@ class PermanentSmsError(SmsError):
 
 
 class UncertainSmsError(SmsError):
-    """The provider may or may not have taken the message: never sent again automatically."""
+    """The provider may or may not have taken the message: sent again only after asking the
+    provider (``find``) and finding no such message."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,12 @@ class OutboxBackend:
 
         message = OutboxMessage.objects.create(to=to, body=body)
         return Sent(provider_id=f"outbox-{message.pk}", status="delivered")
+
+    def find(self, *, to: str, body: str, since) -> Sent | None:
+        from .models import OutboxMessage
+
+        message = OutboxMessage.objects.filter(to=to, body=body).order_by("-pk").first()
+        return Sent(provider_id=f"outbox-{message.pk}", status="delivered") if message else None
 
 
 class TwilioBackend:
@@ -132,6 +144,25 @@ class TwilioBackend:
             # lets json's error through): the message may exist.
             raise UncertainSmsError("twilio", type(exc).__name__) from None
         return Sent(provider_id=message.sid, status=message.status or "queued")
+
+    def find(self, *, to: str, body: str, since) -> Sent | None:
+        """The message to ``to`` with exactly this ``body`` that Twilio took since ``since``
+        (an attempt whose answer was lost), or None. Any failure to ask is transient: the
+        caller must not send while it cannot know."""
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            # Newest first; a code's text is unique to its challenge, and ``since`` (the SMS
+            # row's creation, a minute earlier for clock skew) keeps the page short.
+            found = self.client.messages.list(
+                to=to, date_sent_after=since - LOOKUP_CLOCK_SKEW, limit=LOOKUP_PAGE
+            )
+        except (TwilioException, requests.RequestException, json.JSONDecodeError) as exc:
+            raise TransientSmsError("lookup", type(exc).__name__) from None
+        for message in found:
+            if message.body == body:
+                return Sent(provider_id=message.sid, status=message.status or "queued")
+        return None
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:

@@ -21,6 +21,7 @@ from tests.fakes.twilio import Reply
 from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import exceptions, selectors, services, tasks
 from tokens.models import Challenge, OutboxMessage, SmsMessage
+from tokens.sms import UncertainSmsError
 
 pytestmark = pytest.mark.django_db
 
@@ -250,10 +251,12 @@ def test_resend_too_soon_after_a_successful_sms(fake_twilio, issue):
     assert len(fake_twilio.requests) == 1
 
 
-# --- Uncertain outcomes: never retried (Twilio may have the message) ----------------------
+# --- Uncertain outcomes: asked before sent again (Twilio may have the message) ----------
 
 
-def test_timeout_is_unknown_and_never_retried(fake_twilio, issue, settings):
+def test_timeout_after_twilio_took_it_is_found_not_sent_twice(fake_twilio, issue, settings):
+    """The request reached Twilio, the answer was lost: the retry asks Twilio (the number's
+    messages since the SMS row was made), finds the same text, records it, sends nothing."""
     assert settings.TWILIO_TIMEOUT == 2.0
     fake_twilio.script(Reply(delay=3))
     started = time.monotonic()
@@ -261,36 +264,93 @@ def test_timeout_is_unknown_and_never_retried(fake_twilio, issue, settings):
     elapsed = time.monotonic() - started
 
     assert 1.9 <= elapsed < 3, elapsed  # the explicit timeout, not the fake, ended the call
-    assert len(fake_twilio.requests) == 1
+    assert len(fake_twilio.messages()) == 1
+    assert len(fake_twilio.lookups()) == 1
+    assert fake_twilio.lookups()[0].form["To"] == PHONE
+    assert list(fake_twilio.count_by_body().values()) == [1]
+    message = sms_of(challenge)
+    assert message.status == SmsMessage.Status.ACCEPTED
+    assert message.provider_id == fake_twilio.sids[0]
+    assert message.attempts == 2
+
+
+def test_timeout_before_twilio_took_it_is_sent_again_once(fake_twilio, issue):
+    fake_twilio.script(Reply(status=503, delay=3))  # the answer (an error) comes too late
+    challenge = issue()
+
+    assert len(fake_twilio.messages()) == 2
+    assert len(fake_twilio.lookups()) == 1
+    assert list(fake_twilio.count_by_body().values()) == [1]
+    message = sms_of(challenge)
+    assert message.status == SmsMessage.Status.ACCEPTED
+    assert message.provider_id == fake_twilio.sids[0]
+
+
+def test_lookup_failing_is_retried_and_never_sends_blind(fake_twilio, issue):
+    # timeout (taken), the lookup refused, the lookup again: found.
+    fake_twilio.script(Reply(delay=3), Reply(status=503), Reply(status=200))
+    challenge = issue()
+
+    assert len(fake_twilio.messages()) == 1
+    assert len(fake_twilio.lookups()) == 2
+    message = sms_of(challenge)
+    assert message.status == SmsMessage.Status.ACCEPTED
+    assert message.provider_id == fake_twilio.sids[0]
+    assert message.attempts == 3
+
+
+def test_uncertain_all_the_way_stays_unknown_and_says_delayed(fake_twilio, issue, settings):
+    settings.SMS_SEND_MAX_RETRIES = 1
+    fake_twilio.script(Reply(delay=3), Reply(status=503))
+    challenge = issue()
+
+    assert len(fake_twilio.messages()) == 1
     message = sms_of(challenge)
     assert message.status == SmsMessage.Status.UNKNOWN
-    assert message.error_code == "timeout"
-    assert message.attempts == 1
     state = selectors.otp_state(user=challenge.user, challenge=challenge)
     assert state.sms_delayed  # the page says "SMS tertunda"
 
 
-def test_connection_lost_after_sending_is_unknown_and_never_retried(fake_twilio, issue):
+def test_connection_lost_after_sending_is_found_not_sent_twice(fake_twilio, issue):
     fake_twilio.script(Reply(drop=True))
     challenge = issue()
 
-    assert len(fake_twilio.requests) == 1
+    assert len(fake_twilio.messages()) == 1
     message = sms_of(challenge)
-    assert message.status == SmsMessage.Status.UNKNOWN
-    assert message.error_code == "network"
+    assert message.status == SmsMessage.Status.ACCEPTED
+    assert message.provider_id == fake_twilio.sids[0]
 
 
-def test_unreadable_answer_is_unknown_and_never_retried(fake_twilio, issue):
-    """Twilio said 201 but the body is not JSON (a proxy, a truncated answer): it may exist."""
+def test_unreadable_answer_is_found_not_sent_twice(fake_twilio, issue):
+    """Twilio said 201 but the body is not JSON (a proxy, a truncated answer): it exists."""
     fake_twilio.script(Reply(body=b"<html>gateway</html>"))
     challenge, _ = issue(send=False)
     result = tasks.challenge_sms_send.apply(args=[str(challenge.pk)])
     assert result.state == "SUCCESS", result.traceback
 
-    assert len(fake_twilio.requests) == 1
+    assert len(fake_twilio.messages()) == 1
     message = sms_of(challenge)
-    assert message.status == SmsMessage.Status.UNKNOWN
-    assert message.attempts == 1
+    assert message.status == SmsMessage.Status.ACCEPTED
+    assert message.provider_id == fake_twilio.sids[0]
+
+
+def test_sending_left_by_a_dead_worker_is_taken_over_after_the_lease(fake_twilio, issue, settings):
+    """A worker killed while Twilio held its request leaves the message "sending"; within the
+    lease nobody touches it, after it the redelivered task asks Twilio and finds it."""
+    challenge, _ = issue(send=False)
+    fake_twilio.script(Reply(drop=True))  # taken; the worker never learns it
+    with pytest.raises(UncertainSmsError):
+        services.sms_deliver(challenge_id=challenge.pk)
+    SmsMessage.objects.filter(challenge=challenge).update(status=SmsMessage.Status.SENDING)
+
+    assert services.sms_deliver(challenge_id=challenge.pk) is None  # within the lease
+    later = timezone.now() + timedelta(seconds=settings.SMS_SEND_LEASE + 1)
+    with time_machine.travel(later, tick=False):
+        message = services.sms_deliver(challenge_id=challenge.pk)
+
+    assert message.status == SmsMessage.Status.ACCEPTED
+    assert message.provider_id == fake_twilio.sids[0]
+    assert len(fake_twilio.messages()) == 1
 
 
 # --- At most once -------------------------------------------------------------------------
