@@ -90,6 +90,7 @@ class FakeTwilio:
         self.sids: list[str] = []  # of the messages it took (created), in order
         self.created: list[dict] = []  # the messages it took: sid, to, body, at
         self._resources: dict[str, dict] = {}  # sid → the message resource
+        self.faults_served = Counter()  # "error", "hang, taken", "hang, not taken"
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -170,6 +171,9 @@ class FakeTwilio:
             if self._script:
                 return self._script.popleft()
             fault = self.faults.reply(self._rng, create=create) if self.faults else None
+            if fault is not None:
+                kind = "error" if not fault.delay else "hang, not taken"
+                self.faults_served["hang, taken" if fault.status == 201 else kind] += 1
             return fault or self.default
 
     def _create(self, path: str, form: dict, status: str) -> dict:
