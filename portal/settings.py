@@ -351,12 +351,17 @@ OTP_CODE_LIFETIME = env.int("OTP_CODE_LIFETIME", default=5 * 60)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Socket timeouts: a silent Redis fails the publish (kombu OperationalError) instead of
     # hanging. Visibility timeout: a task a dead worker held comes back while its code is still
-    # worth sending (Redis' default is an hour); every countdown (retries) must stay below it,
-    # or Redis hands the waiting task to a second worker.
+    # worth sending (Redis' default is an hour): a minute, swept every 10 s (kombu's default
+    # sweep is every 100 s). A countdown (retry) longer than it is handed to a second worker
+    # too: harmless, the SMS claim lets one of them send.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_timeout": REDIS_SOCKET_TIMEOUT,
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=OTP_CODE_LIFETIME),
+        "visibility_timeout": env.int(
+            "CELERY_VISIBILITY_TIMEOUT", default=min(60, OTP_CODE_LIFETIME)
+        ),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     }
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=3)
 OTP_MAX_CONSECUTIVE_FAILURES = env.int("OTP_MAX_CONSECUTIVE_FAILURES", default=5)
