@@ -11,7 +11,7 @@ from accounts.models import User
 from portal.formatting import rupiah
 from portal.forms import DayField
 
-from .models import BankAccount, Payee, Transfer
+from .models import Payee, Transfer
 from .selectors import customer_accounts
 
 OTHER = "other"
@@ -66,6 +66,43 @@ class AccountNumberField(forms.CharField):
         return value
 
 
+class AccountChoiceField(forms.ChoiceField):
+    """One of the accounts given (read once by the form): the select shows them and a choice
+    cleans to that account, with no query of its own (``ModelChoiceField`` reads its queryset
+    again to render the options and once more to clean the choice)."""
+
+    default_error_messages = {
+        # ModelChoiceField's words: the value typed is not repeated on the page.
+        "invalid_choice": forms.ModelChoiceField.default_error_messages["invalid_choice"],
+    }
+
+    def __init__(self, *, label_from_instance=str, **kwargs):
+        super().__init__(**kwargs)
+        self.label_from_instance = label_from_instance
+        self._accounts = {}
+
+    @property
+    def accounts(self):
+        return list(self._accounts.values())
+
+    @accounts.setter
+    def accounts(self, accounts):
+        self._accounts = {str(a.pk): a for a in accounts}
+        self.choices = [(key, self.label_from_instance(a)) for key, a in self._accounts.items()]
+
+    def to_python(self, value):
+        return "" if value in self.empty_values else str(value)
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+        if value and value not in self._accounts:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self._accounts.get(value)
+
+
 class TransferForm(forms.Form):
     """Where from, where to and how much. The destination is one of the customer's own
     accounts, a saved payee, or any other account number of the bank."""
@@ -74,8 +111,12 @@ class TransferForm(forms.Form):
         "destination_required": _("Choose a destination or type an account number."),
     }
 
-    source = forms.ModelChoiceField(
-        label=_("From account"), queryset=BankAccount.objects.none(), empty_label=None
+    source = AccountChoiceField(
+        label=_("From account"),
+        # Each source with its balance, so the customer sees which one can pay.
+        label_from_instance=lambda a: (
+            f"{a.number} ({a.get_product_display()}) · {rupiah(a.balance)}"
+        ),
     )
     destination = forms.ChoiceField(
         label=_("Destination account"),
@@ -87,16 +128,12 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        own = customer_accounts(user=user)  # a corporate user's are the company's
-        accounts = list(own)
+        # A corporate user's are the company's. Read once: the choices and the check.
+        accounts = list(customer_accounts(user=user))
         payees = list(
             Payee.objects.filter(owner=user, status=Payee.Status.ACTIVE).select_related("account")
         )
-        self.fields["source"].queryset = own
-        # Each source with its balance, so the customer sees which one can pay.
-        self.fields["source"].label_from_instance = lambda a: (
-            f"{a.number} ({a.get_product_display()}) · {rupiah(a.balance)}"
-        )
+        self.fields["source"].accounts = accounts
         # The destination starts empty: starting on the first own account (the same as the
         # source) only led to "must be different" after pressing Continue.
         # Own accounts are a destination only when there are two or more (a single one can
