@@ -565,6 +565,9 @@ def session_device_for(*, user: User):
         ).first()
         if device is not None:
             return device
+    current = getattr(user, "otp_device", None)  # django-otp's, read for this request
+    if isinstance(current, SMSDevice) and current.user_id == user.pk:
+        return current
     return sms_device_for(user)
 
 
