@@ -27,9 +27,13 @@ test: venv
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 	PORTAL_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest $(PYTEST_ARGS)
 
-## Benchmarks; results are written into README.md.
+## Benchmarks, one after the other; each writes its table into README.md. Production-like with
+## BENCH_DATABASE_URL (a throw-away PostgreSQL database), BENCH_BROKER_URL and BENCH_CACHE_URL.
 bench: venv
 	$(BIN)/python -m bench.otp_generate
+	$(BIN)/python -m bench.confirm
+	$(BIN)/python -m bench.login
+# growth (issue 13 item 5): its line goes here, after login
 
 ## Refresh the translation catalogues (needs GNU gettext) and compile them.
 messages: venv
