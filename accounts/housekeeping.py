@@ -20,6 +20,8 @@ from .models import EmailMessage, LoginAddressThrottle, PasswordChange, Password
 _DB_SESSION_ENGINES = (
     "django.contrib.sessions.backends.db",
     "django.contrib.sessions.backends.cached_db",
+    "accounts.sessions.db",  # the portal's (Django's, with leaner writes)
+    "accounts.sessions.cached_db",
 )
 
 
