@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench venv messages lint clean
+.PHONY: run prod test bench venv messages lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -21,6 +21,19 @@ run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_data
 	$(BIN)/honcho start -f Procfile
+
+## The production processes (gunicorn, Celery worker, Celery beat: Procfile.prod) with
+## PORTAL_ENV=production, against the PostgreSQL, Redis and secrets named in the environment
+## (README "Production"). Refuses to start without them. No venv step: a production host
+## installs requirements.txt when its image is built.
+prod:
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; *) echo "make prod: DATABASE_URL must name the PostgreSQL database (postgres://...)" >&2; exit 1;; esac
+	@case "$$CACHE_URL" in redis://*|rediss://*) ;; *) echo "make prod: CACHE_URL must name a Redis (redis://...)" >&2; exit 1;; esac
+	@case "$$CELERY_BROKER_URL" in redis://*|rediss://*) ;; *) echo "make prod: CELERY_BROKER_URL must name a Redis (redis://...)" >&2; exit 1;; esac
+	PORTAL_ENV=production $(BIN)/python manage.py check --deploy
+	PORTAL_ENV=production $(BIN)/python manage.py migrate --noinput
+	PORTAL_ENV=production $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	PORTAL_ENV=production exec $(BIN)/honcho start -f Procfile.prod
 
 ## The whole test suite.
 test: venv
