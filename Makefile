@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run prod test bench venv messages lint clean
+.PHONY: run prod test bench venv messages lint audit clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -54,8 +54,14 @@ messages: venv
 	$(BIN)/python locale/en_identity.py
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
+## ruff, and bandit failing on any medium- or high-severity finding (config in pyproject.toml).
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/bandit -c pyproject.toml -r . --severity-level medium --quiet
+
+## Known vulnerabilities of the pinned runtime packages (needs network: PyPI's advisory data).
+audit: venv
+	$(BIN)/pip-audit --requirement requirements.txt --strict
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -272,14 +272,16 @@ class StaffTotpEnrolView(FormView):
         from django.contrib import admin
 
         url = self.device.config_url
+        # segno writes this SVG itself and escapes the otpauth URI in it (no text from anyone),
+        # so it is marked safe (bandit's B308 and B703 are silenced on that line for this reason).
+        svg = segno.make(url, error="m").svg_inline(scale=4, title=None, border=2)
+        qr_svg = mark_safe(svg)  # noqa: S308  # nosec B308, B703
         context = super().get_context_data(**kwargs)
         context.update(
             site_header=admin.site.site_header,
             site_title=admin.site.site_title,
             title=_("Set up your authenticator"),
-            qr_svg=mark_safe(  # noqa: S308 (segno's own SVG markup; the URI is escaped in it)
-                segno.make(url, error="m").svg_inline(scale=4, title=None, border=2)
-            ),
+            qr_svg=qr_svg,
             otpauth_uri=url,
             secret_base32=b32encode(self.device.bin_key).decode(),
         )
