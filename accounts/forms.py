@@ -1,3 +1,5 @@
+import re
+
 import phonenumbers
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
@@ -218,6 +220,12 @@ class StaffAdminAuthenticationForm(OTPAdminAuthenticationForm):
         super().clean_otp(user)
 
     def _verify_token(self, user, token, device=None):
+        # django-otp compares ``int(token)``, and Python's int() reads "٧٥٢٧٢٥" (Arabic-Indic),
+        # "७५२७२५" or "７５２７２５" as 752725: only ASCII digits are a code here.
+        if token and not re.fullmatch(r"[0-9]{6,8}", token.strip(), flags=re.ASCII):
+            raise forms.ValidationError(
+                self.otp_error_messages["invalid_token"], code="invalid_token"
+            )
         # django-otp's throttle message has no wait in it: say how long (rounded up), from the
         # device's own ``locked_until``. Nothing else changes: django-otp still refuses.
         if device is not None:
