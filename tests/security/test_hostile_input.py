@@ -110,6 +110,30 @@ def test_every_url_is_fuzzed():
     assert ANONYMOUS | CORPORATE | set(ALSO) | set(GOOD) <= fuzzed
 
 
+# What the fuzzer must find on a few pages by reading them: if the reading breaks, the fuzz
+# would quietly send nothing but the blind fields.
+SEEN_FIELDS = {
+    ("anonymous", "accounts:login"): ({"username", "password"}, set()),
+    ("anonymous", "accounts:password-reset"): ({"user_id", "birth_date", "account_number"}, set()),
+    ("customer", "payments:transfer-create"): ({"source", "amount", "destination_number"}, set()),
+    ("customer", "tokens:token-activate"): ({"birth_date", "serial", "code"}, set()),
+    ("customer", "payments:transfer-confirm"): ({"code"}, set()),
+    ("customer", "payments:statement"): (set(), {"start", "end"}),
+    ("corporate", "corporate:request-create-contact"): ({"document", "phone", "email"}, set()),
+    ("staff", "admin:accounts_user_changelist"): (set(), {"q"}),
+}
+
+
+def test_the_fuzzer_reads_the_fields_of_the_pages(world):
+    for (actor, name), (post_names, get_names) in SEEN_FIELDS.items():
+        params = dict(fuzz_table())[name]
+        url = world.url(name, params)
+        response = world.clients[actor].get(url)
+        post, get = page_fields(response, urlsplit(url).path)
+        assert post_names <= set(post), (name, sorted(post))
+        assert get_names <= set(get), (name, sorted(get))
+
+
 @pytest.fixture
 def world(db, settings):
     settings.DEBUG = False
