@@ -51,6 +51,18 @@ RETAIL_SOURCE, RETAIL_OTHER, SITI_ACCOUNT, CORPORATE_ACCOUNT = (
 )
 
 
+class Clients(dict):
+    """Each actor's client, logged in through the real login page the first time it is used."""
+
+    def __init__(self, **makers):
+        super().__init__()
+        self.makers = makers
+
+    def __missing__(self, actor):
+        self[actor] = self.makers[actor]()
+        return self[actor]
+
+
 class World:
     """Every actor logged in through the real pages, and one real object for each kind of URL
     parameter (a pending transfer, a payee, profile changes, a corporate payment and request,
@@ -120,14 +132,14 @@ class World:
         corporate_services.corporate_roles_grant()
         self.staff.groups.add(*Group.objects.filter(name__in=ROLE_GROUPS.values()))
 
-        self.clients = {
-            "anonymous": Client(raise_request_exception=False),
-            "customer": self._login("/login/", {"username": "budi"}),
-            "corporate": self._login(
+        self.clients = Clients(
+            anonymous=lambda: Client(raise_request_exception=False),
+            customer=lambda: self._login("/login/", {"username": "budi"}),
+            corporate=lambda: self._login(
                 "/corporate/login/", {"corporate_id": "MAJUBERSAMA", "username": "andi"}
             ),
-            "staff": self._staff_login(),
-        }
+            staff=self._staff_login,
+        )
 
     @staticmethod
     def _login(url, data):
