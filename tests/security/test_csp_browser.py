@@ -3,6 +3,7 @@ anonymous visitor and a member of staff load their static scripts and styles, an
 reports no CSP violation on any of them (a ``securitypolicyviolation`` listener installed
 before each page's own code, and the console, which ``new_page`` watches for errors)."""
 
+import os
 import re
 
 import pytest
@@ -10,11 +11,35 @@ from playwright.sync_api import expect
 
 from tests.accounts.test_admin import totp_now
 from tests.conftest import needs_chromium
-from tests.e2e.conftest import browser, login, new_page  # noqa: F401 (fixtures)
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, login, new_page  # noqa: F401 (fixture)
 from tests.factories import PASSWORD
 from tests.security.hostile import RETAIL_SOURCE, World
 
 pytestmark = [pytest.mark.e2e, needs_chromium, pytest.mark.django_db(transaction=True)]
+
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """tests/e2e's browser for this module only (``new_page`` uses it), so that its
+    DJANGO_ALLOW_ASYNC_UNSAFE (see tests/e2e/conftest.py) ends with this module and never
+    reaches the production checks that run after it."""
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
 
 WATCH = """
 window.__cspViolations = [];
