@@ -14,6 +14,7 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from portal.celery import app as celery_app
 from tests.conftest import ROOT, database_url, wait_for
@@ -129,8 +130,14 @@ def test_flaky_provider_every_challenge_ends_delivered_or_visibly_failed_never_t
             ]
             ids = [c.pk for c in challenges]
             unsettled = (SmsMessage.Status.PENDING, SmsMessage.Status.SENDING)
+            connections = []
 
             def settled():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    )
+                    connections.append(cursor.fetchone()[0])
                 busy = SmsMessage.objects.filter(challenge_id__in=ids, status__in=unsettled)
                 return not busy.exists() and broker_idle()
 
@@ -138,6 +145,8 @@ def test_flaky_provider_every_challenge_ends_delivered_or_visibly_failed_never_t
         finally:
             worker.stop()
 
+    # Sixteen threads sending, never more than the pool's four connections (+ this test's).
+    assert 1 < max(connections) <= 4 + 1, connections
     taken = fake.count_by_body()
     assert max(taken.values()) == 1, "a text was sent twice"
     # The faults really happened: errors, and hangs with the message taken or not.
