@@ -66,6 +66,7 @@ WORKER_CONCURRENCY = 100
 DB_POOL_MAX_SIZE = 10
 CLICK_PROCESSES = 4
 USER_PREFIX = "smsbench"
+WORKER_APP_PREFIX = "smsbench-worker-"
 
 
 # --- inside Django (child processes) -------------------------------------------------------
@@ -147,12 +148,13 @@ class Sampler:
         self.database_url = database_url
         self.worker_pid = None
         self.max_connections = 0
+        self.max_worker_connections = 0
         self.max_rss_mb = 0.0
         self._stop = threading.Event()
         self._thread = None
 
     def start(self):
-        self.max_connections, self.max_rss_mb = 0, 0.0
+        self.max_connections, self.max_worker_connections, self.max_rss_mb = 0, 0, 0.0
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -160,7 +162,11 @@ class Sampler:
     def stop(self) -> dict:
         self._stop.set()
         self._thread.join()
-        return {"db_connections_max": self.max_connections, "worker_rss_mb": self.max_rss_mb}
+        return {
+            "db_connections_max": self.max_connections,
+            "worker_db_connections_max": self.max_worker_connections,
+            "worker_rss_mb": self.max_rss_mb,
+        }
 
     def _run(self):
         conn = None
@@ -179,10 +185,14 @@ class Sampler:
         try:
             while not self._stop.wait(0.1):
                 if conn is not None:
-                    count = conn.execute(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
-                    ).fetchone()[0]
-                    self.max_connections = max(self.max_connections, count)
+                    rows = conn.execute(
+                        "SELECT application_name, count(*) FROM pg_stat_activity"
+                        " WHERE datname = %s GROUP BY application_name",
+                        (name,),
+                    ).fetchall()
+                    self.max_connections = max(self.max_connections, sum(n for _, n in rows))
+                    per_worker = [n for a, n in rows if a.startswith(WORKER_APP_PREFIX)]
+                    self.max_worker_connections = max(self.max_worker_connections, *per_worker, 0)
                 if self.worker_pid:
                     with suppress(OSError):
                         for line in Path(f"/proc/{self.worker_pid}/status").read_text().split("\n"):
@@ -215,7 +225,12 @@ def worker_start(env: dict, log_dir: Path, queue: str, name: str) -> Service:
             "-n",
             f"smsbench-{secrets.token_hex(4)}@%h",
         ],  # fmt: skip
-        {**env, "DB_POOL_MAX_SIZE": str(DB_POOL_MAX_SIZE)},
+        {
+            **env,
+            "DB_POOL_MAX_SIZE": str(DB_POOL_MAX_SIZE),
+            # Its connections are counted apart from the click processes' ones.
+            "DATABASE_URL": f"{env['DATABASE_URL']}?application_name={WORKER_APP_PREFIX}{name}",
+        },
         log_dir,
     )
     deadline = time.monotonic() + 60
@@ -314,6 +329,8 @@ def phase(fake, sampler, worker, env, *, first, count, rate, queue, log_dir, nam
         "p99": percentile(latencies, 99),
         "max": max(latencies),
         "click_late_p99": percentile([late for _, _, late in clicked], 99),
+        "click_rate": (len(clicked) - 1)
+        / (max(s for _, s, _ in clicked) - min(s for _, s, _ in clicked)),
         "sms_per_s": (len(times) - 1) / span if span > 0 else float("nan"),
         "worker_cpu_ms_per_sms": cpu * 1000 / len(clicked),
         **samples,
@@ -327,20 +344,23 @@ def readme_update(results: dict, args, database: str, broker: str) -> None:
         f"Measured {when} on {platform.machine()}, {os.cpu_count()} cores, {database}, "
         f"{broker} broker; worker `--pool=threads --concurrency={WORKER_CONCURRENCY}` with "
         f"`DB_POOL_MAX_SIZE={DB_POOL_MAX_SIZE}`, {CLICK_PROCESSES} click processes calling "
-        f"`challenge_issue`. Command: `python -m bench.sms_pipeline`.",
+        "`challenge_issue` (on a busy machine they click late and slower than asked: second "
+        "column). Command: `python -m bench.sms_pipeline`.",
         "",
-        "| Provider latency | Clicks | click → provider p50 | p99 | SMS/s (paced) "
-        f"| SMS/s (backlog of {args.backlog}) | DB connections (max) | worker RSS "
-        "| worker CPU/SMS |",
+        f"| Provider latency | Clicks/s asked → made (late p99) | click → provider p50 | p99 "
+        f"| SMS/s (paced) | SMS/s (backlog of {args.backlog}) | worker DB connections (max; "
+        "all) | worker RSS | worker CPU/SMS |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for latency, r in results.items():
         paced, backlog = r["paced"], r["backlog"]
         lines.append(
-            f"| {latency * 1000:.0f} ms | {args.rate:g}/s × {args.seconds:g} s "
+            f"| {latency * 1000:.0f} ms | {args.rate:g} → {paced['click_rate']:.1f} "
+            f"({paced['click_late_p99']:.1f} s) "
             f"| {paced['p50'] * 1000:.0f} ms | {paced['p99'] * 1000:.0f} ms "
             f"| {paced['sms_per_s']:.1f} | {backlog['sms_per_s']:.1f} "
-            f"| {max(paced['db_connections_max'], backlog['db_connections_max'])} "
+            f"| {max(paced['worker_db_connections_max'], backlog['worker_db_connections_max'])}; "
+            f"{max(paced['db_connections_max'], backlog['db_connections_max'])} "
             f"| {max(paced['worker_rss_mb'], backlog['worker_rss_mb']):.0f} MB "
             f"| {paced['worker_cpu_ms_per_sms']:.1f} ms |"
         )
@@ -456,6 +476,7 @@ def main(argv=None) -> int:
                 f"  click → provider p50 {paced['p50'] * 1000:.0f} ms, "
                 f"p99 {paced['p99'] * 1000:.0f} ms, {paced['sms_per_s']:.1f} SMS/s, "
                 f"clicks late p99 {paced['click_late_p99'] * 1000:.0f} ms, "
+                f"{paced['worker_db_connections_max']} worker / "
                 f"{paced['db_connections_max']} DB connections, "
                 f"worker {paced['worker_cpu_ms_per_sms']:.1f} ms CPU/SMS"
             )
@@ -472,6 +493,7 @@ def main(argv=None) -> int:
             first += args.backlog
             log(
                 f"  {backlog['sms_per_s']:.1f} SMS/s, "
+                f"{backlog['worker_db_connections_max']} worker / "
                 f"{backlog['db_connections_max']} DB connections, "
                 f"worker RSS {backlog['worker_rss_mb']:.0f} MB"
             )
