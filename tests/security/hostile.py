@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from hypothesis import strategies as st
 
@@ -131,6 +131,16 @@ class World:
         self.staff, self.staff_device = staff_make("staf-semua", "supervisor")
         corporate_services.corporate_roles_grant()
         self.staff.groups.add(*Group.objects.filter(name__in=ROLE_GROUPS.values()))
+        # What the staff's own action pages act on: a contact change another officer asked
+        # for (approve/reject), and a registered Mobile Token (de-register).
+        officer, _device = staff_make("staf-cabang", "branch")
+        account_services.contact_change_request(
+            user=self.siti, kind="phone", new_value="+6281399990000", actor=officer,
+            reason="ponsel hilang",
+        )
+        from tests.tokens.test_mobile_confirm_page import mobile_device_make
+
+        mobile_device_make(self.siti)
 
         self.clients = Clients(
             anonymous=lambda: Client(raise_request_exception=False),
@@ -203,6 +213,32 @@ class World:
                 first = model._default_manager.order_by("pk").first()
                 return str(first.pk) if first else "1"
         return str(self.customer.pk)
+
+    def prepare(self, name: str, client) -> None:
+        """Bring the state ``name`` is about to where its form shows (a step of a flow that
+        earlier steps open). Runs inside the savepoint of that URL's fuzzing."""
+        from tests.conftest import outbox_code
+
+        if name.startswith("accounts:password-reset-"):
+            response = client.post(
+                "/lupa-password/",
+                {"user_id": "budi", "birth_date": "17/08/1988", "account_number": RETAIL_SOURCE},
+            )
+            assert response.status_code == 302, response.status_code
+            if name in ("accounts:password-reset-set", "accounts:password-reset-done"):
+                with TestCase.captureOnCommitCallbacks(execute=True):  # the SMS is sent
+                    client.post("/lupa-password/kode/kirim/")
+                response = client.post("/lupa-password/kode/", {"code": outbox_code()})
+                assert response["Location"] == "/lupa-password/baru/", response.status_code
+        elif name.startswith("accounts:phone-change-"):
+            # The World's email change replaced its phone change: a customer has one open.
+            self.phone_change = account_services.phone_change_create(
+                user=self.customer, new_phone="+6281311114444"
+            )
+        elif name.startswith("accounts:mobile-deregister"):
+            from tests.tokens.test_mobile_confirm_page import mobile_device_make
+
+            mobile_device_make(self.customer)
 
     def url(self, name: str, params: list[str]) -> str:
         return reverse(name, kwargs=self.kwargs(name, params))

@@ -168,7 +168,20 @@ def hostile_form(data, fields, good):
 
 
 def fuzz(world, name, params, actor):
+    """Fuzz one URL as one actor, inside a savepoint rolled back at the end."""
     client = world.clients[actor]
+    saved = cookies_of(client)
+    savepoint = transaction.savepoint()
+    try:
+        world.prepare(name, client)
+        fuzz_prepared(world, name, params, actor, client)
+    finally:
+        transaction.savepoint_rollback(savepoint)
+        connection.needs_rollback = False
+        cookies_restore(client, saved)
+
+
+def fuzz_prepared(world, name, params, actor, client):
     kwargs = world.kwargs(name, params)
     url = world.url(name, params)
     first = client.get(url)
