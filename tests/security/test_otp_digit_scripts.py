@@ -189,3 +189,34 @@ def test_staff_admin_login(world):
     assert_refused_then_accepted(
         post, totp_now(device), lambda: "_auth_user_id" in client.session
     )
+
+
+def test_corporate_payment_approval(world, run_on_commit):
+    """The second user of a company that requires approval confirms with their own token."""
+    from tests.factories import UserFactory
+    from tests.tokens.conftest import token_make
+
+    rudi = UserFactory(
+        user_id="MAJUBERSAMA:rudi", full_name="Rudi Hartono", company=world.company,
+        phone="+6281277003344", confirmation_method="hardware_token",
+    )
+    token_make("CT10000002", state="active", user=rudi)
+    payment, maker = world.payment, world.clients["corporate"]
+    response = run_on_commit(
+        maker.post, f"/payments/{payment.reference}/confirm/", {"code": HOTP.at(0)}
+    )
+    assert response.status_code == 302
+    assert Transfer.objects.get(pk=payment.pk).status == Transfer.Status.WAITING_APPROVAL
+    approver = Client()
+    response = approver.post(
+        "/corporate/login/",
+        {"corporate_id": "MAJUBERSAMA", "username": "rudi", "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert_refused_then_accepted(
+        lambda data: run_on_commit(
+            approver.post, f"/payments/{payment.reference}/confirm/", data
+        ),
+        HOTP.at(0),
+        lambda: Transfer.objects.get(pk=payment.pk).status == Transfer.Status.COMPLETED,
+    )
