@@ -299,13 +299,20 @@ def otp_check_lock(*, user: User) -> bool:
     commits: parallel guesses are checked one after another, each sees the failures counted
     before it, and none is compared with a code once the block is set.
     """
+    return otp_lock(user=user) >= settings.OTP_MAX_CONSECUTIVE_FAILURES or (
+        AccessBlock.objects.filter(user=user).active().exists()
+    )
+
+
+def otp_lock(*, user: User) -> int:
+    """Take ``otp_check_lock``'s lock alone and return the customer's consecutive OTP failures;
+    the caller reads the blocks itself, after the lock (issuing a code reads them together
+    with its other state in one query)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("otp_check_lock must run inside the transaction that checks the code")
     locked = User.objects.select_for_update().only("pk", "otp_failure_count").get(pk=user.pk)
     user.otp_failure_count = locked.otp_failure_count
-    return locked.otp_failure_count >= settings.OTP_MAX_CONSECUTIVE_FAILURES or (
-        AccessBlock.objects.filter(user=user).active().exists()
-    )
+    return locked.otp_failure_count
 
 
 def otp_failure_record(*, user: User, max_failures: int) -> int:

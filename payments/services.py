@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -186,8 +186,7 @@ def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
     _retail_only(transfer)
     _transfer_ended_raise(transfer)
     with transaction.atomic():
-        _draft_start(transfer)
-        if transfer.status != Transfer.Status.PENDING:
+        if transfer.status not in (Transfer.Status.DRAFT, Transfer.Status.PENDING):
             raise exceptions.NotPending()
         challenge = otp.challenge_issue(
             user=transfer.initiated_by,
@@ -199,15 +198,24 @@ def transfer_challenge_issue(*, transfer: Transfer) -> Challenge:
                 "destination": account_masked(transfer.destination.number),
             },
         )
-        # Cancelled or expired since it was read: the challenge and its SMS are rolled back.
-        # The transfer waits as long as its newest code is valid (TRANSFER_PENDING_LIFETIME
-        # is by default the code's lifetime), so a new code never outlives its transfer.
+        # A draft becomes pending (its waiting time starts) in the same UPDATE. Cancelled or
+        # expired since it was read: the challenge and its SMS are rolled back. The transfer
+        # waits as long as its newest code is valid (TRANSFER_PENDING_LIFETIME is by default
+        # the code's lifetime), so a new code never outlives its transfer.
         if (
-            not Transfer.objects.waiting()
-            .filter(pk=transfer.pk)
-            .update(challenge=challenge, started_at=challenge.created_at)
+            not Transfer.objects.filter(
+                Q(status=Transfer.Status.DRAFT)
+                | Q(pk__in=Transfer.objects.waiting().filter(pk=transfer.pk).values("pk")),
+                pk=transfer.pk,
+            )
+            .update(
+                status=Transfer.Status.PENDING,
+                challenge=challenge,
+                started_at=challenge.created_at,
+            )
         ):
             raise exceptions.NotPending()
+    transfer.status = Transfer.Status.PENDING
     transfer.challenge, transfer.started_at = challenge, challenge.created_at
     return challenge
 

@@ -120,6 +120,18 @@ class TransferConfirmView(TransferActionMixin, OtpConfirmView):
 
 
 class TransferOtpView(TransferActionMixin, OtpIssueView):
+    def get_action(self):
+        # "Generate OTP" needs only the two accounts' numbers (the intent, the SMS text): a
+        # lighter read than the confirm page's (bench/otp_generate.py counts its CPU).
+        transfer = get_object_or_404(
+            Transfer.objects.select_related("source", "destination"),
+            reference=self.kwargs["reference"],
+            initiated_by=self.request.user,
+            source__company__isnull=True,
+        )
+        transfer.initiated_by = self.request.user
+        return transfer
+
     def issue(self, action):
         return services.transfer_challenge_issue(transfer=action)
 

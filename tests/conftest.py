@@ -312,3 +312,12 @@ def argon2_customer(customer):
     customer.password = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
     customer.save(update_fields=["password"])
     return customer
+
+
+@pytest.fixture(autouse=True)
+def _otp_sms_limits_reset():
+    """The SMS limits live in Redis when the cache is Redis: each test starts with none, as
+    its database starts with no SMS (and Redis is the reckoning from the start)."""
+    from tokens import limits
+
+    limits.redis_limits_reset()

@@ -72,6 +72,22 @@ class SmsLimitReached(OtpError):
     code = "sms_limit"
 
 
+class SmsNotSentNow(OtpError):
+    """No code was sent and none counted: the queue (broker) or the limits' store (Redis)
+    did not answer. The customer may try again in a moment."""
+
+    message = _("The OTP code cannot be sent right now. Please try again in a few moments.")
+    code = "sms_not_sent_now"
+
+
+class SmsNotQueued(SmsNotSentNow):
+    code = "sms_not_queued"
+
+
+class SmsLimitsUnavailable(SmsNotSentNow):
+    code = "sms_limits_unavailable"
+
+
 class NoUsableToken(OtpError):
     message = _(
         "Your token cannot be used to confirm transactions. Please call the bank or visit a branch."

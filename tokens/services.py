@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 from contextlib import contextmanager
 from datetime import timedelta
@@ -26,7 +27,7 @@ from accounts import services as account_services
 from accounts.models import AuditEvent, User
 from portal.formatting import duration_lazy, phone_masked
 
-from . import exceptions, hardware, mobile, sms
+from . import exceptions, hardware, limits, mobile, sms
 from .models import (
     Challenge,
     HardwareToken,
@@ -34,7 +35,7 @@ from .models import (
     SMSDevice,
     SmsMessage,
 )
-from .selectors import confirmation_channel, mobile_device_for, sms_resend_wait
+from .selectors import confirmation_channel, intent_issue_state, mobile_device_for
 
 logger = logging.getLogger(__name__)
 
@@ -175,8 +176,15 @@ def challenge_issue(
     customer's language. ``to`` sends the code to another number than ``user.phone``: a new
     number being verified, whatever the customer's confirmation method (a token user's new
     number gets an SMS too); the per-number limit counts that number. Raises ``OtpBlocked``,
-    ``NoPhone``, ``ResendTooSoon`` or ``SmsLimitReached``. A new challenge voids the earlier
-    pending ones of the same intent.
+    ``NoPhone``, ``ResendTooSoon``, ``SmsLimitReached`` or ``SmsLimitsUnavailable``; and, from
+    the commit of the caller's outermost transaction, ``SmsNotQueued`` when the broker cannot
+    take the task (the challenge is then voided and counts against no limit). A new challenge
+    voids the earlier pending ones of the same intent.
+
+    One transaction (no savepoint of its own: every refusal is raised to the caller, whose
+    transaction rolls back) of a few queries: the customer's row lock, one read of the block
+    and of the intent's latest challenge, the SMS limits in Redis (``tokens.limits``), three
+    INSERTs (challenge, SMS, audit).
     """
     if to is None:
         channel = confirmation_channel(user=user)
@@ -189,37 +197,72 @@ def challenge_issue(
         raise exceptions.NoPhone()
     digest = intent_digest(purpose=purpose, summary=summary)
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # One issuer at a time per customer, so that limits hold under double clicks; the
         # block is read under the same lock that code checks take.
-        if account_services.otp_check_lock(user=user):
-            raise exceptions.OtpBlocked()
-        _sms_limits_check(user=user, purpose=purpose, digest=digest, now=now, phone=phone)
-        _challenges_void(Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest))
-        challenge = _challenge_create(
+        failures = account_services.otp_lock(user=user)
+        state = intent_issue_state(user=user, purpose=purpose, digest=digest)
+        challenge = Challenge(
             user=user,
             purpose=purpose,
-            digest=digest,
+            intent_digest=digest,
             channel=Challenge.Channel.SMS,
-            now=now,
             summary={"text": text, "params": text_params},
+            salt=secrets.token_hex(16),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.OTP_CODE_LIFETIME),
         )
-        SmsMessage.objects.create(challenge=challenge, user=user, to=phone, created_at=now)
-        account_services.audit_log(
-            action=AuditEvent.Action.OTP_ISSUED,
-            subject=user,
-            actor=user,
-            data={
-                "purpose": purpose,
-                "challenge": str(challenge.pk),
-                "to": phone_masked(phone),
-            },
-        )
-        transaction.on_commit(
-            partial(_sms_schedule, challenge_id=challenge.pk, expires_at=challenge.expires_at)
-        )
+        if state.blocked or failures >= settings.OTP_MAX_CONSECUTIVE_FAILURES:
+            refusal = exceptions.OtpBlocked()
+        else:
+            refusal = _sms_limits_refusal(
+                user=user, phone=phone, state=state, now=now, challenge=challenge
+            )
+        if refusal is None:
+            _challenge_issue_write(challenge, state=state, phone=phone)
+    # Refused outside the block: with no savepoint of its own, an exception leaving it would
+    # spoil the caller's transaction (callers may go on after a refusal).
+    if refusal is not None:
+        raise refusal
     _sms_global_rate_watch(now=now)
     return challenge
+
+
+def _challenge_issue_write(challenge: Challenge, *, state, phone) -> None:
+    """The writes of ``challenge_issue``, once every rule allowed it."""
+    user, purpose, digest, now = (
+        challenge.user,
+        challenge.purpose,
+        challenge.intent_digest,
+        challenge.created_at,
+    )
+    if state.pending:
+        _challenges_void(
+            Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
+        )
+    # The user is known and the id a new UUID: only the fields need checking.
+    challenge.full_clean(exclude=["user"], validate_unique=False)
+    challenge.save(force_insert=True)
+    SmsMessage.objects.create(challenge=challenge, user=user, to=phone, created_at=now)
+    account_services.audit_log(
+        action=AuditEvent.Action.OTP_ISSUED,
+        subject=user,
+        actor=user,
+        data={
+            "purpose": purpose,
+            "challenge": str(challenge.pk),
+            "to": phone_masked(phone),
+        },
+    )
+    transaction.on_commit(
+        partial(
+            _sms_schedule,
+            challenge_id=challenge.pk,
+            expires_at=challenge.expires_at,
+            user=user,
+            phone=phone,
+        )
+    )
 
 
 def challenges_void_for_intent(*, user: User | None, purpose: str, summary: dict) -> int:
@@ -243,49 +286,55 @@ def _challenges_void(challenges) -> int:
     """Void the pending ones of ``challenges``. An SMS of theirs not yet handed to the provider
     will never go (``sms_deliver`` sends only for a pending challenge): it is marked failed
     ("voided") rather than left waiting to be sent forever."""
-    ids = list(challenges.filter(status=Challenge.Status.PENDING).values_list("pk", flat=True))
-    SmsMessage.objects.filter(challenge_id__in=ids, status=SmsMessage.Status.PENDING).update(
+    pending = challenges.filter(status=Challenge.Status.PENDING)
+    SmsMessage.objects.filter(challenge__in=pending, status=SmsMessage.Status.PENDING).update(
         status=SmsMessage.Status.FAILED, error_code="voided", updated_at=timezone.now()
     )
-    return Challenge.objects.filter(pk__in=ids, status=Challenge.Status.PENDING).update(
-        status=Challenge.Status.VOIDED
-    )
+    return pending.update(status=Challenge.Status.VOIDED)
 
 
-def _sms_limits_check(*, user: User, purpose: str, digest: str, now, phone) -> None:
+def _sms_limits_refusal(*, user: User, phone, state, now, challenge: Challenge):
     """Refuse a code sent too soon after the last one of this intent (``ResendTooSoon``, with
     the seconds) or beyond the SMS limits (``SmsLimitReached``, with the wait), as
-    ``selectors.sms_resend_wait`` reckons it: the page counts down from the same figure."""
-
-    last = (
-        Challenge.objects.filter(user=user, purpose=purpose, intent_digest=digest)
-        .select_related("sms")
-        .order_by("-created_at")
-        .first()
-    )
-    wait, rule = sms_resend_wait(
-        user=user,
-        phone=phone,
-        last=last,
-        last_failed=last is not None and hasattr(last, "sms") and last.sms.has_failed,
-        now=now,
-    )
-    if rule == "cooldown":
-        raise exceptions.ResendTooSoon(seconds=wait)
-    if rule:
-        raise exceptions.SmsLimitReached(wait=duration_lazy(wait))
+    ``selectors.sms_resend_wait`` reckons it (the page counts down from the same figure);
+    else count this code against the limits (reserved in Redis in the same atomic step).
+    Returns the refusal (an exception to raise) or None."""
+    cooldown = 0.0
+    if state.last_created_at is not None and not state.last_failed:
+        elapsed = (now - state.last_created_at).total_seconds()
+        cooldown = settings.OTP_RESEND_COOLDOWN - elapsed
+    if math.ceil(cooldown) > 0:
+        # Refused anyway: only which wait is the longer (and so named) is still to know.
+        limit = limits.sms_limit_wait(user=user, phone=phone, now=now)
+        if math.ceil(limit) > math.ceil(cooldown):
+            return exceptions.SmsLimitReached(wait=duration_lazy(math.ceil(limit)))
+        return exceptions.ResendTooSoon(seconds=math.ceil(cooldown))
+    try:
+        wait = limits.sms_limit_wait(user=user, phone=phone, now=now, reserve_for=challenge.pk)
+    except exceptions.SmsLimitsUnavailable as exc:
+        return exc
+    if math.ceil(wait) > 0:
+        return exceptions.SmsLimitReached(wait=duration_lazy(math.ceil(wait)))
+    return None
 
 
 def _sms_global_rate_watch(*, now) -> None:
-    """Raise the alarm when the whole portal sends more SMS than it ever should (SMS pumping)."""
+    """Raise the alarm when the whole portal sends more SMS than it ever should (SMS pumping).
+
+    Counted in Redis when the cache is Redis (no COUNT over the SMS table on every click),
+    else in the database."""
     window = now - timedelta(seconds=settings.OTP_SMS_GLOBAL_WINDOW)
-    count = SmsMessage.objects.filter(created_at__gt=window).count()
-    if (
-        count >= settings.OTP_SMS_GLOBAL_ALARM
-        and not AuditEvent.objects.filter(
+    count = limits.sms_global_count(now=now)
+    if count is None:
+        count = SmsMessage.objects.filter(created_at__gt=window).count()
+    if count < settings.OTP_SMS_GLOBAL_ALARM:
+        return
+    first = limits.sms_alarm_first(now=now)
+    if first is None:
+        first = not AuditEvent.objects.filter(
             action=AuditEvent.Action.SMS_ALARM, created_at__gt=window
         ).exists()
-    ):
+    if first:
         logger.critical("SMS rate alarm: %s SMS in %s s", count, settings.OTP_SMS_GLOBAL_WINDOW)
         account_services.audit_log(
             action=AuditEvent.Action.SMS_ALARM,
@@ -293,21 +342,38 @@ def _sms_global_rate_watch(*, now) -> None:
         )
 
 
-def _sms_schedule(*, challenge_id, expires_at) -> None:
-    """Queue the send task (it dies with the code); see ``_sms_enqueue``."""
+def _sms_schedule(*, challenge_id, expires_at, user, phone) -> None:
+    """Queue the send task (it dies with the code); see ``_sms_schedule_failed``."""
     from .tasks import challenge_sms_send
 
-    _sms_enqueue(
+    if not _sms_enqueue(
         challenge_sms_send,
         args=[str(challenge_id)],
         expires=expires_at,
         message=SmsMessage.objects.filter(challenge_id=challenge_id),
+    ):
+        _sms_schedule_failed(challenge_id=challenge_id, user=user, phone=phone)
+
+
+def _sms_schedule_failed(*, challenge_id, user, phone) -> None:
+    """The broker could not take the send task: the code was never sent, so it must count
+    against nothing. The challenge is voided, its SMS marked not queued (``queue``, which no
+    limit counts and after which no cooldown holds), its reservation in the limits given back,
+    and ``SmsNotQueued`` raised from the commit (an on-commit hook's exception reaches the
+    caller of the outermost ``atomic``) for the page to say so."""
+    SmsMessage.objects.filter(challenge_id=challenge_id, status=SmsMessage.Status.PENDING).update(
+        status=SmsMessage.Status.FAILED, error_code=limits.NOT_QUEUED, updated_at=timezone.now()
     )
+    Challenge.objects.filter(pk=challenge_id, status=Challenge.Status.PENDING).update(
+        status=Challenge.Status.VOIDED
+    )
+    limits.sms_limit_release(user=user, phone=phone, challenge_id=challenge_id)
+    raise exceptions.SmsNotQueued()
 
 
-def _sms_enqueue(task, *, args, message, expires=None) -> None:
+def _sms_enqueue(task, *, args, message, expires=None) -> bool:
     """Queue a send task; if the broker cannot be reached, mark the message failed at once so
-    that the page says so and a new code may be asked for."""
+    that the page says so and a new code may be asked for. False when not queued."""
     from kombu.exceptions import OperationalError
 
     try:
@@ -315,8 +381,10 @@ def _sms_enqueue(task, *, args, message, expires=None) -> None:
     except OperationalError:
         logger.error("%s%s not queued: broker unreachable", task.name, args)
         message.filter(status=SmsMessage.Status.PENDING).update(
-            status=SmsMessage.Status.FAILED, error_code="queue"
+            status=SmsMessage.Status.FAILED, error_code=limits.NOT_QUEUED, updated_at=timezone.now()
         )
+        return False
+    return True
 
 
 class _CodeRejected(Exception):
