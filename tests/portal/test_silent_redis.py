@@ -1,6 +1,6 @@
 """A Redis that accepts connections and never answers (a hung server, a full network buffer)
 must not hang a request: the broker and the cache give up after REDIS_SOCKET_TIMEOUT, and
-"Generate OTP" answers within a few seconds with "the SMS could not be delivered"."""
+"Generate OTP" answers within a few seconds with "the code cannot be sent right now"."""
 
 import json
 import os
@@ -92,7 +92,9 @@ def test_generate_otp_answers_when_the_broker_never_answers(
     message = SmsMessage.objects.get()
     assert (message.status, message.error_code) == (SmsMessage.Status.FAILED, "queue")
     page = browser.get(base + response.headers["Location"], timeout=10).text
-    assert "The SMS could not be delivered. Please try again." in page
+    # Nothing was sent nor counted (issue 13, item 8): the customer is told to try again.
+    assert "The OTP code cannot be sent right now. Please try again in a few moments." in page
+    assert message.challenge.status == "voided"
 
 
 def portal_settings_run(code: str, env: dict, timeout=30) -> subprocess.CompletedProcess:
