@@ -152,15 +152,17 @@ class TwilioBackend:
         from twilio.base.exceptions import TwilioException
 
         try:
-            # Newest first; a code's text is unique to its challenge, and ``since`` (the SMS
-            # row's creation, a minute earlier for clock skew) keeps the page short.
-            found = self.client.messages.list(
-                to=to, date_sent_after=since - LOOKUP_CLOCK_SKEW, limit=LOOKUP_PAGE
-            )
+            # The number's newest messages (the SMS limits keep them few per hour). Not
+            # filtered by DateSent: a message Twilio still queues has no sent date yet.
+            found = self.client.messages.list(to=to, limit=LOOKUP_PAGE)
         except (TwilioException, requests.RequestException, json.JSONDecodeError) as exc:
             raise TransientSmsError("lookup", type(exc).__name__) from None
+        # A code's text is unique to its challenge; a notice's may repeat, hence the date.
+        after = since - LOOKUP_CLOCK_SKEW
         for message in found:
-            if message.body == body:
+            if message.body == body and (
+                message.date_created is None or message.date_created >= after
+            ):
                 return Sent(provider_id=message.sid, status=message.status or "queued")
         return None
 
