@@ -177,6 +177,7 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 # "Generate OTP" says the SMS cannot be sent now).
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["BACKEND"] = "portal.cache.RedisCache"  # one client per pool, not per call
     CACHES["default"].setdefault("OPTIONS", {}).update(
         socket_timeout=REDIS_SOCKET_TIMEOUT, socket_connect_timeout=REDIS_SOCKET_TIMEOUT
     )
