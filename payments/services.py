@@ -395,7 +395,9 @@ def transfer_confirm(
         # cancel in another tab) says what happened to the transfer.
         _transfer_ended_raise(_refreshed(transfer))
         raise
-    return _status_refreshed(transfer)
+    # Completed by _transfer_execute (which set the status it wrote) or found completed by
+    # _completed_check (which read it): the object says what the row says.
+    return transfer
 
 
 # What confirmation may change on a transfer's row: read again without dropping the accounts
@@ -546,6 +548,7 @@ def _transfer_execute(transfer: Transfer, *, approver: User | None = None) -> No
     Transfer.objects.filter(pk=transfer.pk).update(
         status=Transfer.Status.COMPLETED, completed_at=now, **approval
     )
+    transfer.status, transfer.completed_at = Transfer.Status.COMPLETED, now  # as the row says
     data = {"reference": transfer.reference, "amount": f"{amount:.2f}"}
     if company_id is not None:
         data["company"] = company_id
