@@ -24,7 +24,7 @@ BOUNDS = {
     "form GET": 4,  # session's user, OTP device, accounts, payees
     "form POST": 12,
     "confirm GET": 6,
-    "confirm POST": 25,
+    "confirm POST": 24,
     "receipt GET": 4,
 }
 
