@@ -272,7 +272,7 @@ def ms(seconds: float) -> str:
 
 
 def side_queries(user_id: str, password: str, account: int, destination: str) -> dict:
-    """Queries of each step of one whole transfer, through Django's test client."""
+    """Queries of each step of a whole transfer, through Django's test client."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 
@@ -297,29 +297,36 @@ def side_queries(user_id: str, password: str, account: int, destination: str) ->
         counts[name] = len(captured)
         return answer
 
-    step("form GET", lambda: client.get("/transfers/new/"))
-    answer = step(
-        "form POST",
-        lambda: client.post(
-            "/transfers/new/",
-            {
-                "source": str(account),
-                "destination": "other",
-                "destination_number": destination,
-                "amount": "12345",
-                "description": "queries",
-            },
-        ),
-    )
-    confirm_url = answer["Location"]
-    reference = CONFIRM_RE.match(confirm_url).group(1)
-    step("confirm GET", lambda: client.get(confirm_url))
-    step("Generate OTP", lambda: client.post(f"/transfers/{reference}/otp/"))
-    body = OutboxMessage.objects.filter(to=OutboxMessage.objects.first().to).first().body
-    code = CODE_RE.search(body.split(":", 1)[1]).group(1)
-    answer = step("confirm POST", lambda: client.post(confirm_url, {"code": code}))
-    assert answer.status_code == 302 and answer["Location"] == f"/transfers/{reference}/"
-    step("receipt GET", lambda: client.get(f"/transfers/{reference}/"))
+    def transfer(amount):
+        step("form GET", lambda: client.get("/transfers/new/"))
+        answer = step(
+            "form POST",
+            lambda: client.post(
+                "/transfers/new/",
+                {
+                    "source": str(account),
+                    "destination": "other",
+                    "destination_number": destination,
+                    "amount": str(amount),
+                    "description": "queries",
+                },
+            ),
+        )
+        confirm_url = answer["Location"]
+        reference = CONFIRM_RE.match(confirm_url).group(1)
+        step("confirm GET", lambda: client.get(confirm_url))
+        step("Generate OTP", lambda: client.post(f"/transfers/{reference}/otp/"))
+        body = OutboxMessage.objects.filter(to=OutboxMessage.objects.first().to).first().body
+        code = CODE_RE.search(body.split(":", 1)[1]).group(1)
+        answer = step("confirm POST", lambda: client.post(confirm_url, {"code": code}))
+        assert answer.status_code == 302 and answer["Location"] == f"/transfers/{reference}/"
+        step("receipt GET", lambda: client.get(f"/transfers/{reference}/"))
+
+    # The first transfer of a fresh customer also creates its OTP device and records its first
+    # look-up of the day; counted: the second, as a customer going on.
+    transfer(12345)
+    counts.clear()
+    transfer(12346)
     return counts
 
 
@@ -372,7 +379,10 @@ def side_check(confirmed: int, opening: dict) -> dict:
 
 
 def print_results(results: list[LevelResult], queries: dict) -> None:
-    print("\nqueries per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
+    print(
+        "\nqueries per request (a customer's second transfer): "
+        + ", ".join(f"{k} {v}" for k, v in queries.items())
+    )
     for r in results:
         per = r.cpu["per_request_ms"]
         print(
@@ -441,7 +451,7 @@ def readme_update(setup_key, machine, results, queries, check, text) -> None:
             + ", ".join(STEPS)
             + " (the code read from the SMS the fake Twilio received, sent by a real Celery "
             "worker), through gunicorn (2 workers × 4 threads, DEBUG off) on 127.0.0.1. "
-            "Queries per request: "
+            "Queries per request (a customer's second transfer): "
             + ", ".join(f"{k} {v}" for k, v in queries.items())
             + f". After the runs: {check['completed']} completed transfers checked, balances "
             "equal opening + ledger sums, two legs each, no duplicates. **Target: ≥ 60 "
@@ -555,7 +565,7 @@ def main(argv=None) -> int:
         run_checked(
             [sys.executable, "manage.py", "migrate", "--noinput"], env, log_dir / "migrate.log"
         )
-        n_customers = max(levels) + 1  # the last one's transfer is the query count's
+        n_customers = max(levels) + 1  # the last one's transfers are the query count's
         log(f"creating {n_customers} bench customers")
         made = json.loads(
             run_checked(
@@ -642,8 +652,8 @@ def main(argv=None) -> int:
             .strip()
             .splitlines()[-1]
         )
-        # The clients' count includes the warm-ups, and the query count made one more.
-        confirmed = sum(r.confirmed for r in results) + 1
+        # The clients' count includes the warm-ups, and the query count made two more.
+        confirmed = sum(r.confirmed for r in results) + 2
         log("checking every transfer")
         check = json.loads(
             run_checked(
