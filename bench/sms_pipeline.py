@@ -234,12 +234,16 @@ def worker_start(env: dict, log_dir: Path, queue: str, name: str) -> Service:
         log_dir,
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        service.check_alive()
-        if " ready." in service.tail(100_000):
-            return service
-        time.sleep(0.2)
-    raise RuntimeError(f"worker not ready:\n{service.tail()}")
+    try:
+        while time.monotonic() < deadline:
+            service.check_alive()
+            if " ready." in service.tail(100_000):
+                return service
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready:\n{service.tail()}")
+    except BaseException:
+        service.stop()  # never left running behind the bench
+        raise
 
 
 def click_run(env, first, count, rate, queue) -> list:
@@ -307,7 +311,8 @@ def wait_received(fake: FakeTwilio, numbers: set, timeout: float) -> dict:
 
 def phase(fake, sampler, worker, env, *, first, count, rate, queue, log_dir, name):
     """One phase: the clicks (paced, or a backlog queued with no worker and then drained)."""
-    if worker is None:  # backlog: queue everything first, then start a worker
+    own = worker is None
+    if own:  # backlog: queue everything first, then start a worker
         clicked = click_run(env, first, count, 0, queue)
         sampler.start()
         worker = worker_start(env, log_dir, queue, name)
@@ -317,7 +322,12 @@ def phase(fake, sampler, worker, env, *, first, count, rate, queue, log_dir, nam
         sampler.start()
         cpu_before = group_cpu(worker.process.pid)
         clicked = click_run(env, first, count, rate, queue)
-    received = wait_received(fake, {phone for phone, _, _ in clicked}, timeout=300)
+    try:
+        received = wait_received(fake, {phone for phone, _, _ in clicked}, timeout=300)
+    except BaseException:
+        if own:
+            worker.stop()  # the caller never got it: stop it here
+        raise
     cpu = group_cpu(worker.process.pid) - cpu_before
     samples = sampler.stop()
     latencies = [received[phone] - started for phone, started, _ in clicked]
