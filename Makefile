@@ -44,6 +44,7 @@ test: venv
 ## BENCH_DATABASE_URL (a throw-away PostgreSQL database), BENCH_BROKER_URL and BENCH_CACHE_URL.
 bench: venv
 	$(BIN)/python -m bench.otp_generate
+	$(BIN)/python -m bench.sms_pipeline
 	$(BIN)/python -m bench.confirm
 	$(BIN)/python -m bench.login
 # growth (issue 13 item 5): its line goes here, after login
