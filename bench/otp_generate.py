@@ -67,6 +67,7 @@ GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4
 WORKER_CONCURRENCY = 16  # threads: the send task waits on Twilio, it does not compute
 HTTP_TIMEOUT = 30.0
 HUGE = str(10**9)
+COUNTED = 20  # Generate OTP requests whose SQL is counted, after the timed phase
 AMOUNT_RE = re.compile(r"Rp ([0-9.]+)")
 CONFIRM_RE = re.compile(r"^/transfers/([A-Z0-9]+)/confirm/$")
 
@@ -143,7 +144,9 @@ def run_checked(argv: list[str], env: dict, log_path: Path, timeout: float = 300
     return result.stdout
 
 
-def gunicorn_start(env: dict, log_dir: Path, name: str) -> tuple[Service, str]:
+def gunicorn_start(
+    env: dict, log_dir: Path, name: str, app: str = "portal.wsgi:application"
+) -> tuple[Service, str]:
     port = free_port()
     service = Service(
         name,
@@ -151,7 +154,7 @@ def gunicorn_start(env: dict, log_dir: Path, name: str) -> tuple[Service, str]:
             sys.executable,
             "-m",
             "gunicorn",
-            "portal.wsgi:application",
+            app,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -236,8 +239,16 @@ def _pg_admin(url: str, statement_template: str) -> None:
 
 
 def pg_recreate(url: str) -> None:
+    """A new, empty bench database; a copy of ``BENCH_DATABASE_TEMPLATE`` when that is set
+    (``bench.growth``: a database already holding a million SMS and audit rows)."""
     _pg_admin(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    _pg_admin(url, "CREATE DATABASE {}")
+    template = os.environ.get("BENCH_DATABASE_TEMPLATE", "")
+    if template:
+        from psycopg import sql
+
+        _pg_admin(url, "CREATE DATABASE {} TEMPLATE " + sql.Identifier(template).as_string(None))
+    else:
+        _pg_admin(url, "CREATE DATABASE {}")
 
 
 def pg_drop(url: str) -> None:
@@ -266,14 +277,17 @@ class Job:
     problem: str = ""
     provider_at: float | None = None
     due: float | None = None  # perf_counter time to start at (--rate), None: at once
+    queries: int | None = None  # SQL statements of the request (counted phase only)
 
 
-def _post(session: requests.Session, url: str, data: dict) -> requests.Response:
+def _post(
+    session: requests.Session, url: str, data: dict, headers: dict | None = None
+) -> requests.Response:
     token = session.cookies.get("csrftoken", "")
     return session.post(
         url,
         data={**data, "csrfmiddlewaretoken": token},
-        headers={"X-CSRFToken": token},
+        headers={"X-CSRFToken": token, **(headers or {})},
         allow_redirects=False,
         timeout=HTTP_TIMEOUT,
     )
@@ -310,15 +324,22 @@ def transfer_create(base: str, job: Job, destination: str) -> None:
     job.reference = match.group(1)
 
 
-def otp_generate(base: str, job: Job) -> None:
+def otp_generate(base: str, job: Job, count_queries: bool = False) -> None:
     """The timed request: press "Generate OTP" on the transfer's confirm page."""
     session = job.customer.session
     if job.due is not None:
         time.sleep(max(0.0, job.due - time.perf_counter()))
     job.start = time.time()
     started = time.perf_counter()
-    answer = _post(session, f"{base}/transfers/{job.reference}/otp/", {})
+    answer = _post(
+        session,
+        f"{base}/transfers/{job.reference}/otp/",
+        {},
+        headers={"X-Bench-Count-Queries": "1"} if count_queries else None,
+    )
     job.elapsed = time.perf_counter() - started
+    if count_queries:
+        job.queries = int(answer.headers.get("X-Bench-Queries", "-1"))
     job.status = answer.status_code
     location = answer.headers.get("Location", "")
     if answer.status_code != 302:
@@ -490,6 +511,18 @@ class RunResult:
     wall: float
     cpu: dict
     load: str
+    queries: list  # SQL statements of each counted request
+
+    @property
+    def queries_text(self) -> str:
+        if not self.queries:
+            return "–"
+        low, high = min(self.queries), max(self.queries)
+        return str(low) if low == high else f"{low}–{high}"
+
+    @property
+    def gunicorn_cpu_ms(self) -> float:
+        return self.cpu["per_request_ms"].get("gunicorn", 0.0)
 
 
 def run(
@@ -515,7 +548,9 @@ def run(
         if with_worker:
             worker = worker_start(env, log_dir)
             stack.callback(worker.stop)
-        web, base = gunicorn_start(env, log_dir, f"gunicorn-{name}")
+        web, base = gunicorn_start(
+            env, log_dir, f"gunicorn-{name}", app="bench.counting_wsgi:application"
+        )
         stack.callback(web.stop)
         meter = CpuMeter({"gunicorn": web, **({"celery worker": worker} if worker else {})})
 
@@ -525,9 +560,11 @@ def run(
 
         warmup = [Job(customers[i % len(customers)], next(amounts)) for i in range(warmup_n)]
         measured = [Job(customers[i % len(customers)], next(amounts)) for i in range(requests_n)]
-        log(f"run {name}: creating {len(warmup) + len(measured)} pending transfers (untimed)")
+        counted = [Job(customers[i % len(customers)], next(amounts)) for i in range(COUNTED)]
+        everything = warmup + measured + counted
+        log(f"run {name}: creating {len(everything)} pending transfers (untimed)")
         run_lanes(
-            by_thread(warmup + measured, customers, clients),
+            by_thread(everything, customers, clients),
             lambda j: transfer_create(base, j, destination),
         )
 
@@ -548,14 +585,17 @@ def run(
         wall = time.perf_counter() - t0
         cpu = CpuMeter.delta(cpu_before, meter.snapshot(), len(measured))
         web.check_alive()
+        log(f"run {name}: {len(counted)} more Generate OTP, one at a time, counting their SQL")
+        for job in counted:
+            otp_generate(base, job, count_queries=True)
 
-        expected = len(warmup) + len(measured)
+        expected = len(everything)
         timeout = 30 + expected * PROVIDER_DELAY / (WORKER_CONCURRENCY if with_worker else 1) * 1.5
         log(
             f"run {name}: waiting for the fake Twilio to receive {expected} SMS (≤ {timeout:.0f} s)"
         )
         received = provider.wait(expected, timeout, worker)
-        anomalies = ProviderLog.correlate(warmup + measured, received)
+        anomalies = ProviderLog.correlate(everything, received)
 
     db = json.loads(
         run_checked(
@@ -568,9 +608,9 @@ def run(
     )
     stamps = sorted(item.at for item in received)
     sms_rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else None
-    clicks = [j for j in warmup + measured if j.provider_at is not None]
+    clicks = [j for j in everything if j.provider_at is not None]
     drain = (
-        max(j.provider_at for j in clicks) - min(j.start for j in warmup + measured)
+        max(j.provider_at for j in clicks) - min(j.start for j in everything)
         if clicks
         else None
     )
@@ -579,7 +619,8 @@ def run(
         requests=len(measured),
         warmup=len(warmup),
         ok=sum(1 for j in measured if not j.problem),
-        problems=sorted({j.problem for j in warmup + measured if j.problem}),
+        problems=sorted({j.problem for j in everything if j.problem}),
+        queries=[j.queries for j in counted],
         latency=stats([j.elapsed for j in measured]),
         sms_received=len(received),
         provider=stats([j.provider_at - j.start for j in measured if j.provider_at is not None]),
@@ -603,7 +644,7 @@ def ms(seconds: float) -> str:
 
 
 def result_problems(result: RunResult) -> list[str]:
-    expected = result.requests + result.warmup
+    expected = result.requests + result.warmup + len(result.queries)
     found = list(result.problems)
     if result.sms_received != expected:
         found.append(f"fake Twilio received {result.sms_received} SMS, expected {expected}")
@@ -641,6 +682,11 @@ def print_result(result: RunResult) -> None:
     print(
         f"   fake Twilio received {result.sms_received} SMS, {rate}; first click → last SMS {drain}"
     )
+    print(
+        f"   SQL statements per Generate OTP (BEGIN/COMMIT included, {len(result.queries)} "
+        f"counted after the timed phase): {result.queries_text}; gunicorn CPU per timed "
+        f"request: {result.gunicorn_cpu_ms:.1f} ms"
+    )
     print(f"   database: {result.db}")
     cpu = result.cpu
     parts = ", ".join(f"{k} {v:.1f}" for k, v in cpu["per_request_ms"].items())
@@ -671,7 +717,8 @@ def reading(celery: RunResult, inline: RunResult) -> str:
     gunicorn = cpu["per_request_ms"].get("gunicorn", 0.0)
     text += (
         f" While timed, the machine was {cpu['machine_busy']:.0%} busy ({cpu['cpus']} CPUs); "
-        f"gunicorn used {gunicorn:.1f} ms of CPU per Generate OTP."
+        f"gunicorn used {gunicorn:.1f} ms of CPU per Generate OTP, which sent "
+        f"{celery.queries_text} SQL statements (targets: at most 6 ms and 10)."
     )
     return text
 
@@ -701,7 +748,8 @@ def readme_update(
             f"| {date} | {machine} | {setup_key} | {r.name} ({r.load}) | "
             f"{r.requests} (+{r.warmup} warm-up); "
             f"{r.ok} × 302, {r.sms_received} SMS | {ms(lat['p50'])} | {ms(lat['p90'])} | "
-            f"**{ms(lat['p99'])}** | {ms(lat['max'])} | {prov_text} | {rate} |"
+            f"**{ms(lat['p99'])}** | {ms(lat['max'])} | {prov_text} | {rate} | "
+            f"{r.queries_text} / {r.gunicorn_cpu_ms:.1f} |"
         )
     section = "\n".join(
         [
@@ -723,8 +771,8 @@ def readme_update(
             + "**Target: p99 under 50 ms with Celery.**",
             "",
             "| Date | Machine | Database, broker | Run | Requests | p50 | p90 | p99 | max "
-            "| click→provider p50 / p99 | SMS/s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| click→provider p50 / p99 | SMS/s | SQL / gunicorn CPU ms per request |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *sorted(kept_rows),
             *rows,
             "",
@@ -739,7 +787,8 @@ def readme_update(
 # --- main ---------------------------------------------------------------------------------
 
 
-def main(argv=None) -> int:
+def main(argv=None, results: list | None = None) -> int:
+    """``results``: a list the two runs' ``RunResult`` are appended to (``bench.growth``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="timed requests, celery run")
     parser.add_argument(
@@ -809,8 +858,12 @@ def main(argv=None) -> int:
             BENCH_CUSTOMER_PASSWORD=password,
             PYTHONUNBUFFERED="1",
         )
+        # The production stack: sessions, SMS limits and the SMS rate alarm in a shared Redis
+        # cache; by default the broker's Redis database (its keys do not meet Celery's).
         if os.environ.get("BENCH_CACHE_URL"):
             env["CACHE_URL"] = os.environ["BENCH_CACHE_URL"]
+        elif broker_url.startswith(("redis://", "rediss://")):
+            env["CACHE_URL"] = broker_url
 
         log("migrating")
         run_checked(
@@ -864,6 +917,8 @@ def main(argv=None) -> int:
             **common,
         )
         print_result(inline)
+        if results is not None:
+            results += [celery, inline]
 
         broker = (broker_url or "filesystem://").split(":", 1)[0]
         setup_key = f"{made['database']}, {broker}"
