@@ -45,11 +45,11 @@ if since < 0 then
   since = now
 end
 local wait = 0
-for i = 2, #KEYS do
-  local limit = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
+for i = 3, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 3])
+  local window = tonumber(ARGV[2 * i - 2])
   if redis.call('EXISTS', KEYS[i]) == 0 and now - since < window then
-    return {-1, i - 1}
+    return {-1, i - 2}
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '0', now - window)
   local w = 0
@@ -62,9 +62,10 @@ for i = 2, #KEYS do
   if w > wait then wait = w end
 end
 if wait <= 0 and member ~= '' then
-  for i = 2, #KEYS do
+  redis.call('SET', KEYS[2], 1)
+  for i = 3, #KEYS do
     redis.call('ZADD', KEYS[i], now, member)
-    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i]))
+    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i - 2]))
   end
 end
 return {wait, 0}
@@ -72,6 +73,7 @@ return {wait, 0}
 
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[2], 1)
 redis.call('ZADD', KEYS[1], -1, '-')
 for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -79,6 +81,7 @@ return 1
 """
 
 _GLOBAL_COUNT = """
+redis.call('SET', KEYS[3], 1)
 local count = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -117,16 +120,16 @@ def _key(name: str) -> str:
 
 
 SINCE_KEY = "since"
+# Set by every write of a log or counter: tests reset Redis only after a test that wrote.
+DIRTY_KEY = "dirty"
 
 
 def _windows(*, user, phone) -> list[tuple[str, int, int, object]]:
     """(key, limit, window seconds, the database's messages: a callable) per limit."""
 
     def codes(**where):
-        return lambda: (
-            SmsMessage.objects.filter(challenge__isnull=False, **where).exclude(
-                error_code=NOT_QUEUED
-            )
+        return lambda: SmsMessage.objects.filter(challenge__isnull=False, **where).exclude(
+            error_code=NOT_QUEUED
         )
 
     return [
@@ -176,7 +179,7 @@ def sms_limit_wait(*, user, phone, now, reserve_for=None) -> float:
 
 
 def _redis_wait(client, windows, *, now, member: str) -> float:
-    keys = [_key(SINCE_KEY)] + [key for key, *_ in windows]
+    keys = [_key(SINCE_KEY), _key(DIRTY_KEY)] + [key for key, *_ in windows]
     args = [_ms(now), member]
     for _, limit, window, _messages in windows:
         args += [limit, window * 1000]
@@ -191,7 +194,7 @@ def _redis_wait(client, windows, *, now, member: str) -> float:
         load = [window * 1000]
         for created_at, challenge_id in rows:
             load += [_ms(created_at), str(challenge_id)]
-        _run(client, _LOAD, keys=[key], args=load)
+        _run(client, _LOAD, keys=[key, _key(DIRTY_KEY)], args=load)
     raise RuntimeError("SMS limits: Redis logs could not be loaded")
 
 
@@ -201,7 +204,8 @@ def _database_wait(messages, limit: int, window: int, now) -> float:
     if limit <= 0:
         return float(window)
     recent = list(
-        messages().filter(created_at__gt=now - timedelta(seconds=window))
+        messages()
+        .filter(created_at__gt=now - timedelta(seconds=window))
         .order_by("-created_at")
         .values_list("created_at", flat=True)[:limit]
     )
@@ -244,7 +248,7 @@ def sms_global_count(*, now) -> int | None:
             _run(
                 client,
                 _GLOBAL_COUNT,
-                keys=[_key(f"global:{bucket}"), _key(f"global:{bucket - 1}")],
+                keys=[_key(f"global:{bucket}"), _key(f"global:{bucket - 1}"), _key(DIRTY_KEY)],
                 args=[2 * window * 1000],
             )
         )
@@ -270,13 +274,19 @@ def sms_alarm_first(*, now) -> bool | None:
 
 
 def redis_limits_reset(*, authoritative_since: float | None = 0.0) -> None:
-    """Forget every SMS limit log in Redis (tests: each starts with an empty database), and
-    say since when Redis is the reckoning (0: always, nothing to rebuild)."""
+    """Forget every SMS limit log and counter in Redis (tests: each starts with an empty
+    database), and say since when Redis is the reckoning (0: always, nothing to rebuild).
+    Cheap when nothing was written since the last reset (one round trip)."""
     client = redis_client()
     if client is None:
+        return
+    since = _key(SINCE_KEY)
+    dirty, current = client.mget(_key(DIRTY_KEY), since)
+    wanted = None if authoritative_since is None else int(authoritative_since)
+    if not dirty and current is not None and wanted is not None and int(current) == wanted:
         return
     keys = list(client.scan_iter(match=_key("*"), count=1000))
     if keys:
         client.delete(*keys)
-    if authoritative_since is not None:
-        client.set(_key(SINCE_KEY), int(authoritative_since))
+    if wanted is not None:
+        client.set(since, wanted)
