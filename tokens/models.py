@@ -43,7 +43,15 @@ class Challenge(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "purpose", "created_at"])]
+        indexes = [
+            models.Index(fields=["user", "purpose", "created_at"]),
+            # One intent's challenges, newest first, without reading the customer's history of
+            # that purpose ("Generate OTP" reads the latest on every press; issue 13, growth).
+            models.Index(
+                fields=["user", "purpose", "intent_digest", "-created_at"],
+                name="tokens_challenge_intent_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.purpose} {self.pk}"
