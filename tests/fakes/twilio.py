@@ -11,7 +11,8 @@ form, auth).
 Like Twilio, a message exists as soon as a create request with a 201 reply is read, before
 the answer is written: a ``delay`` longer than the client's timeout, or ``drop=True``, is a
 message the provider took while its answer was lost. ``created`` holds every message taken
-(``count_by_body()`` tells how many times each text was taken), and ``GET …/Messages.json``
+(``count_by_message()`` tells how many times each text was taken for each number; two
+customers may get the same text, a six-digit code repeats), and ``GET …/Messages.json``
 lists them, newest first, filtered by ``To`` and ``DateSent>``/``DateSent<`` (the fake
 sends at once, so a message's sent date is its creation date).
 
@@ -227,9 +228,15 @@ class FakeTwilio:
         }
 
     def count_by_body(self) -> Counter:
-        """How many times the provider took each message text (more than 1: sent twice)."""
+        """How many times the provider took each message text, whatever the number: for one
+        customer's messages only (two customers' codes may be equal, hence their texts)."""
         with self._lock:
             return Counter(m["body"] for m in self.created)
+
+    def count_by_message(self) -> Counter:
+        """How many times the provider took each (number, text) (more than 1: sent twice)."""
+        with self._lock:
+            return Counter((m["to"], m["body"]) for m in self.created)
 
     def script(self, *replies: Reply) -> None:
         with self._lock:

@@ -3,7 +3,11 @@
 
 Every challenge ends delivered (accepted by the provider) or visibly not (failed, or
 "SMS tertunda" when its fate is unknown) within its lifetime; none is left pending or
-sending; the provider took no text twice, even when it took one whose answer was lost.
+sending; the provider took no message twice, even when it took one whose answer was lost.
+
+A message is a (number, text): two of 200 customers get the same six-digit code, hence the
+same text, in about 2% of runs (1 - exp(-200·199/2/10⁶)); counting texts alone called that
+"sent twice" (a failure seen once in a whole-suite run).
 """
 
 import os
@@ -23,6 +27,7 @@ from tests.fakes.twilio import FakeTwilio, Faults
 from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import selectors, services
 from tokens.models import Challenge, SmsMessage
+from tokens.sms import get_backend
 
 CHALLENGES = 200
 
@@ -114,6 +119,37 @@ def body_of(challenge: Challenge) -> str:
     return services.sms_body(challenge, services.code_generator.code(challenge))
 
 
+def message_of(challenge: Challenge) -> tuple[str, str]:
+    """The challenge's SMS as the provider counts it (``FakeTwilio.count_by_message``)."""
+    return str(challenge.sms.to), body_of(challenge)
+
+
+def test_same_text_to_two_customers_is_two_messages_not_one_sent_twice(settings, customer):
+    """Two customers whose codes are equal get the same text: each got it once. Deterministic
+    stand-in for the 2% of flaky-provider runs with such a pair."""
+    settings.TWILIO_TIMEOUT = 2.0
+    other = UserFactory()
+    challenges = [
+        services.challenge_issue(
+            user=user, purpose="transfer", summary=SUMMARY, text=TEXT, text_params=PARAMS
+        )
+        for user in (customer, other)
+    ]
+    body = body_of(challenges[0])
+    with FakeTwilio() as fake:
+        settings.SMS_BACKEND = "twilio"
+        settings.TWILIO_API_BASE_URL = fake.base_url
+        backend = get_backend()
+        for challenge in challenges:  # the same text, as when the two codes are equal
+            backend.send(to=str(challenge.sms.to), body=body, validity_period=60, status_callback="")
+
+    taken = fake.count_by_message()
+    assert sorted(taken.values()) == [1, 1], "each customer's message was taken once"
+    assert taken[(str(customer.phone), body)] == 1
+    assert taken[(str(other.phone), body)] == 1
+    assert fake.count_by_body()[body] == 2  # counting texts alone would say "sent twice"
+
+
 @needs_postgres_and_redis
 @pytest.mark.django_db(transaction=True)
 def test_flaky_provider_every_challenge_ends_delivered_or_visibly_failed_never_twice(tmp_path):
@@ -147,8 +183,8 @@ def test_flaky_provider_every_challenge_ends_delivered_or_visibly_failed_never_t
 
     # Sixteen threads sending, never more than the pool's four connections (+ this test's).
     assert 1 < max(connections) <= 4 + 1, connections
-    taken = fake.count_by_body()
-    assert max(taken.values()) == 1, "a text was sent twice"
+    taken = fake.count_by_message()
+    assert max(taken.values()) == 1, "a message was sent twice"
     # The faults really happened: errors, and hangs with the message taken or not.
     assert fake.faults_served["error"] > 20
     assert fake.faults_served["hang, taken"] > 0
@@ -160,7 +196,7 @@ def test_flaky_provider_every_challenge_ends_delivered_or_visibly_failed_never_t
         outcomes[sms.status] = outcomes.get(sms.status, 0) + 1
         assert sms.status not in unsettled
         assert sms.updated_at <= challenge.expires_at  # settled within the code's lifetime
-        at_provider = taken.get(body_of(challenge), 0)
+        at_provider = taken.get(message_of(challenge), 0)
         if sms.status == SmsMessage.Status.ACCEPTED:
             assert at_provider == 1
             assert sms.provider_id in fake.sids
@@ -175,6 +211,8 @@ def test_flaky_provider_every_challenge_ends_delivered_or_visibly_failed_never_t
     # Lost answers were looked up, not re-sent blindly.
     assert fake.lookups()
     assert len(taken) == outcomes[SmsMessage.Status.ACCEPTED] + sum(
-        taken.get(body_of(c), 0)
-        for c in Challenge.objects.filter(pk__in=ids, sms__status=SmsMessage.Status.UNKNOWN)
+        taken.get(message_of(c), 0)
+        for c in Challenge.objects.filter(
+            pk__in=ids, sms__status=SmsMessage.Status.UNKNOWN
+        ).select_related("sms", "user")
     )
