@@ -47,7 +47,9 @@ bench: venv
 	$(BIN)/python -m bench.sms_pipeline
 	$(BIN)/python -m bench.confirm
 	$(BIN)/python -m bench.login
-# growth (issue 13 item 5): its line goes here, after login
+	@# Growth fills 1,000,000 SMS and audit rows with generate_series: PostgreSQL only.
+	@case "$$BENCH_DATABASE_URL" in postgres*) $(BIN)/python -m bench.growth --then otp --then confirm ;; \
+	  *) echo "bench.growth skipped: it needs BENCH_DATABASE_URL=postgres://..." ;; esac
 
 ## Refresh the translation catalogues (needs GNU gettext) and compile them.
 messages: venv
