@@ -446,3 +446,70 @@ def test_retention_shorter_than_a_limit_window_is_refused(settings):
     assert "RETENTION_SMS_DAYS must be longer than OTP_SMS_PHONE_WINDOW" in text
     assert "PHONE_CHANGE_REFUSALS_PER_DAY" in text
     assert all(isinstance(e, checks.Error) for e in errors)
+
+
+def test_a_draft_resumed_after_the_retention_is_not_purged_while_it_waits(
+    customer_client, customer, other_customer, run_on_commit, settings
+):
+    """The outside attack (F3): a draft made 31 days ago, resumed now with "Generate OTP"
+    (pending, started now, its SMS sent), survives the purge and its right code confirms it.
+    Likewise a payee made long ago whose code was just asked for."""
+    with back(settings.RETENTION_UNCONFIRMED_DAYS + 1):
+        transfer = payments.transfer_create(
+            user=customer,
+            source=account("1001000011"),
+            destination=account("1002000017"),
+            amount=Decimal("125000"),
+            description="Sewa",
+        )
+        payee = payments.payee_create(
+            user=customer, account=account("1002000017"), nickname="Kos"
+        )
+    run_on_commit(customer_client.post, f"/transfers/{transfer.reference}/otp/")
+    code = outbox_code()
+    run_on_commit(payments.payee_challenge_issue, payee=payee)
+
+    counts = tasks.unconfirmed_payments_purge.delay().get()
+
+    assert counts["payments.Transfer"] == 0 and counts["payments.Payee"] == 0
+    response = customer_client.post(f"/transfers/{transfer.reference}/confirm/", {"code": code})
+    assert response.status_code == 302
+    assert Transfer.objects.get(pk=transfer.pk).status == Transfer.Status.COMPLETED
+    assert Payee.objects.filter(pk=payee.pk, status=Payee.Status.PENDING).exists()
+
+
+def test_pending_transfers_and_payees_go_by_when_they_were_last_started(
+    customer, other_customer, settings
+):
+    """Pending: by ``started_at`` past the retention (or its creation, if it has none); a
+    payee by its last code, never while that code still waits."""
+    days = settings.RETENTION_UNCONFIRMED_DAYS
+    old_started = _transfer(customer, Transfer.Status.PENDING)
+    Transfer.objects.filter(pk=old_started.pk).update(started_at=ago(OLD))
+    young_started = _transfer(customer, Transfer.Status.PENDING)
+    Transfer.objects.filter(pk=young_started.pk).update(started_at=ago(days - 1))
+    payee_account = account("1002000017")
+
+    def payee(created, asked=None, expires=None):
+        challenge = None
+        if asked is not None:
+            challenge = Challenge.objects.create(
+                user=customer, purpose="payee", created_at=ago(asked),
+                expires_at=expires or ago(asked) + timedelta(minutes=5),
+            )
+        return Payee.objects.create(
+            owner=customer, account=payee_account, nickname="p", created_at=ago(created),
+            challenge=challenge,
+        )
+
+    never_asked = payee(OLD)
+    asked_long_ago = payee(OLD, asked=OLD)
+    asked_lately = payee(OLD, asked=days - 1)
+    still_waiting = payee(OLD, asked=OLD, expires=timezone.now() + timedelta(minutes=5))
+
+    counts = tasks.unconfirmed_payments_purge.delay().get()
+
+    assert counts["payments.Transfer"] == 1 and counts["payments.Payee"] == 2
+    assert set(Transfer.objects.values_list("pk", flat=True)) == {young_started.pk}
+    assert set(Payee.objects.values_list("pk", flat=True)) == {asked_lately.pk, still_waiting.pk}
+    assert not {never_asked.pk, asked_long_ago.pk} & set(Payee.objects.values_list("pk", flat=True))
