@@ -5,15 +5,20 @@ way back; never Django's plain or technical page.
 This module is also the URLconf of its tests (``ROOT_URLCONF``): the portal's URLs, a few views
 that fail on purpose, and the portal's handlers."""
 
+import logging
+
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db import InterfaceError, connection, transaction
+from django.db.utils import ConnectionHandler
 from django.template import loader
 from django.test import Client
 from django.urls import path
 from django.utils import translation
 
 from portal.urls import urlpatterns as portal_urlpatterns
+from tests.conftest import free_port, needs_postgres
 from tests.factories import PASSWORD
 
 
@@ -29,7 +34,31 @@ def _raise_error(request):
     raise RuntimeError("a bug, for the test")
 
 
+def _raise_sqlstate(request, sqlstate):
+    """A real error of PostgreSQL with this SQLSTATE (in a savepoint: the test's transaction
+    goes on)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if sqlstate == "57014":  # a statement timeout, for real
+            cursor.execute("SET LOCAL statement_timeout = 50")
+            cursor.execute("SELECT pg_sleep(5)")
+        cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'for the test' USING ERRCODE = '{sqlstate}'; END $$")
+
+
+def _connect_to_a_closed_port(request):
+    """A PostgreSQL that does not listen (down, failing over): psycopg cannot connect."""
+    database = {"ENGINE": "django.db.backends.postgresql", "HOST": "127.0.0.1",
+                "PORT": str(free_port()), "NAME": "portal", "USER": "portal"}
+    ConnectionHandler({"default": database})["default"].ensure_connection()
+
+
+def _raise_connection_closed(request):
+    raise InterfaceError("connection already closed")
+
+
 urlpatterns = [
+    path("test-errors/sqlstate/<str:sqlstate>/", _raise_sqlstate),
+    path("test-errors/closed-port/", _connect_to_a_closed_port),
+    path("test-errors/connection-closed/", _raise_connection_closed),
     path("test-errors/400/", _raise_bad_request),
     path("test-errors/403/", _raise_permission_denied),
     path("test-errors/500/", _raise_error),
@@ -111,6 +140,39 @@ def test_a_server_error_gets_the_500_page(client):
     portal_page(page)
     # No form on it: it is rendered without a request, so it could carry no CSRF token.
     assert "<form" not in page
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("sqlstate", "status"),
+    [
+        ("57014", 500),  # statement timeout
+        ("40P01", 500),  # deadlock
+        ("40001", 500),  # serialization failure
+        ("08006", 503),  # connection failure
+        ("57P01", 503),  # admin shutdown (a restart)
+        ("57P03", 503),  # cannot connect now (starting up)
+    ],
+)
+def test_only_a_database_out_of_reach_gets_the_503_page(client, caplog, sqlstate, status):
+    """Attack F5: a deadlock, a serialization failure, a statement timeout are faults of the
+    portal (500, logged as errors, alerting), not "try again later"."""
+    client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get(f"/test-errors/sqlstate/{sqlstate}/")
+    assert response.status_code == status
+    assert ("Retry-After" in response) == (status == 503)
+    assert any(r.levelno == logging.ERROR and r.name == "django.request" for r in caplog.records)
+    portal_page(response.content.decode())
+
+
+@pytest.mark.parametrize("url", ["/test-errors/closed-port/", "/test-errors/connection-closed/"])
+def test_a_database_that_cannot_be_reached_gets_the_503_page(client, url):
+    client.raise_request_exception = False
+    response = client.get(url)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    portal_page(response.content.decode())
 
 
 def test_the_500_template_renders_without_any_context():
