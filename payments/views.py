@@ -1,5 +1,3 @@
-import functools
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
@@ -15,29 +13,7 @@ from tokens.views import OtpConfirmView, OtpIssueView
 
 from . import exceptions, services
 from .forms import PayeeForm, PayeeRenameForm, TransferForm
-from .models import BankAccount, Payee, Transfer
-
-
-@functools.cache
-def _holder_deferred():
-    """Columns of the destination's owner and company a transfer's pages never read: only
-    ``holder_name`` (the owner's full name or the company's name) is shown. Joined in full,
-    the owner alone adds 19 columns for the ORM to compile and load on every step."""
-    deferred = []
-    for relation, keep in (("owner", "full_name"), ("company", "name")):
-        model = BankAccount._meta.get_field(relation).related_model
-        deferred += [
-            f"destination__{relation}__{field.name}"
-            for field in model._meta.concrete_fields
-            if not field.primary_key and field.name != keep
-        ]
-    return deferred
-
-
-def with_holder(queryset):
-    return queryset.select_related("destination__owner", "destination__company").defer(
-        *_holder_deferred()
-    )
+from .models import Payee, Transfer
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -96,7 +72,9 @@ class ActionPageMixin(LoginRequiredMixin):
 class TransferActionMixin:
     def get_action(self):
         transfer = get_object_or_404(
-            with_holder(Transfer.objects.select_related("source", "challenge")),
+            Transfer.objects.select_related(
+                "source", "destination__owner", "destination__company", "challenge"
+            ),
             reference=self.kwargs["reference"],
             initiated_by=self.request.user,
             source__company__isnull=True,  # a corporate payment has its own pages
@@ -163,11 +141,9 @@ class TransferDetailView(LoginRequiredMixin, DetailView):
     slug_field = slug_url_kwarg = "reference"
 
     def get_queryset(self):
-        return with_holder(
-            Transfer.objects.filter(
-                initiated_by=self.request.user, source__company__isnull=True
-            ).select_related("source")
-        )
+        return Transfer.objects.filter(
+            initiated_by=self.request.user, source__company__isnull=True
+        ).select_related("source", "destination__owner", "destination__company")
 
     def get_object(self, queryset=None):
         transfer = super().get_object(queryset)
