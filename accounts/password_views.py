@@ -391,9 +391,14 @@ class PasswordChangeConfirmView(PasswordChangeActionMixin, OtpConfirmView):
         ):
             services.password_change_complete(change=action, user=user, ip=client_ip(self.request))
             otp_services.notice_send(user=user, text=services.PASSWORD_CHANGED_TEXT, params={})
-        # This session carries the new password's hash and a new key; it stays the only one.
+        # This session carries the new password's hash and a new key; it stays the only one,
+        # unless it ended meanwhile (a logout in another tab): then it ends here too.
+        old_key = self.request.session.session_key
         update_session_auth_hash(self.request, user)
-        services.session_rebind(user=user, session_key=self.request.session.session_key)
+        if not services.session_rebind(
+            user=user, old_key=old_key, session_key=self.request.session.session_key
+        ):
+            logout(self.request)
 
     def get_success_url(self):
         return reverse("accounts:password-change-done", kwargs={"pk": self.action.pk})

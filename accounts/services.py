@@ -141,14 +141,23 @@ def user_language_set(*, user: User, language: str) -> None:
         user.language = language
 
 
-def session_rebind(*, user: User, session_key: str) -> None:
-    """Follow a cycled session key (after OTP verification) so the session stays the only one."""
-    User.objects.filter(pk=user.pk).update(session_key=session_key)
-    user.session_key = session_key
+def session_rebind(*, user: User, old_key: str | None, session_key: str) -> bool:
+    """Follow a cycled session key (after OTP verification) so the session stays the only one:
+    a compare-and-set from ``old_key``. False when the user row no longer names ``old_key``
+    (a logout, a new login elsewhere or a staff action ended it meanwhile): that end wins, the
+    caller ends this session too and the new key is never the user's."""
+    if not old_key:
+        return False
+    rows = User.objects.filter(pk=user.pk, session_key=old_key).update(session_key=session_key)
+    if rows:
+        user.session_key = session_key
+    return bool(rows)
 
 
 def session_end(*, user: User, ip: str | None) -> None:
-    """Forget the user's session on logout."""
+    """Forget the user's session on logout. Unconditional on purpose: a confirmation in flight
+    may have cycled the key the logging-out request came with, and the logout must still win
+    (``session_rebind`` compares and fails)."""
     User.objects.filter(pk=user.pk).update(session_key="")
     audit_log(action=AuditEvent.Action.LOGOUT, subject=user, actor=user, ip=ip)
 

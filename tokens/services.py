@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -639,13 +640,23 @@ def session_device_for(*, user: User):
     return sms_device_for(user)
 
 
-def session_verified(*, request, device) -> None:
-    """Mark the session verified by the customer's device (django-otp) and cycle its key."""
+def session_verified(*, request, device) -> bool:
+    """Mark the session verified by the customer's device (django-otp) and cycle its key.
+
+    False when the session ended while the confirmation ran (a logout in another tab, a new
+    login elsewhere): the session is then flushed here, never revived under the new key, and
+    the request goes on logged out."""
     from django_otp import login as otp_login
 
+    old_key = request.session.session_key
     otp_login(request, device)
     request.session.cycle_key()
-    account_services.session_rebind(user=request.user, session_key=request.session.session_key)
+    if account_services.session_rebind(
+        user=request.user, old_key=old_key, session_key=request.session.session_key
+    ):
+        return True
+    logout(request)
+    return False
 
 
 def session_covers(*, purpose: str, session_verified: bool) -> bool:

@@ -133,8 +133,18 @@ class OtpConfirmView(OtpActionMixin, FormView):
             # Only a problem with the code belongs under the code field.
             form.add_error("code" if isinstance(exc, OtpError) else None, str(exc))
             return self.form_invalid(form)
-        if code is not None:
+        user = self.request.user
+        if code is not None and user.is_authenticated:
             services.session_verified(request=self.request, device=device)
+        if not self.request.user.is_authenticated:
+            # The session ended while this request ran (a logout in another tab, a new login
+            # elsewhere): that end wins. What the request confirmed stays done (the receipt is
+            # in the history after the next login); this browser gets the login page, never a
+            # new session.
+            messages.info(self.request, _("Your session has ended. Please log in again."))
+            return redirect(
+                "accounts:corporate-login" if user.company_id is not None else settings.LOGIN_URL
+            )
         return redirect(self.get_success_url())
 
 
