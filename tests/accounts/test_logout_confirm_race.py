@@ -103,3 +103,25 @@ def test_logout_during_the_confirm_request_ends_it_and_the_transfer_stays_done(
     assert transfer.status == Transfer.Status.COMPLETED
     assert LedgerEntry.objects.count() == 2
     assert BankAccount.objects.get(number="1001000011").balance == Decimal("14750000.00")
+
+
+@pytest.mark.django_db
+def test_logout_with_the_key_a_confirmation_just_cycled_away_still_ends_the_session(
+    customer_client, customer
+):
+    """The logout is read after the confirmation's ``cycle_key`` (its row is gone, the request is
+    anonymous) and the rebind has already moved the user to the new key: the logout still ends it."""
+    session = session_of(customer_client)
+    old_key = session.session_key
+    services.session_cycle_note(user=customer, old_key=old_key)
+    session.cycle_key()
+    assert services.session_rebind(user=customer, old_key=old_key, session_key=session.session_key)
+    session.save()
+    new_key = session.session_key
+
+    response = customer_client.post("/logout/")  # still carries the old key
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=customer.pk).session_key == ""
+    customer_client.cookies[SESSION] = new_key
+    assert customer_client.get("/dashboard/").status_code == 302
