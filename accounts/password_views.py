@@ -394,6 +394,7 @@ class PasswordChangeConfirmView(PasswordChangeActionMixin, OtpConfirmView):
         # This session carries the new password's hash and a new key; it stays the only one,
         # unless it ended meanwhile (a logout in another tab): then it ends here too.
         old_key = self.request.session.session_key
+        services.session_cycle_note(user=user, old_key=old_key)
         update_session_auth_hash(self.request, user)
         if not services.session_rebind(
             user=user, old_key=old_key, session_key=self.request.session.session_key

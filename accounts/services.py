@@ -1,5 +1,6 @@
 """Writes of the accounts app: sessions, access blocks, unblocking and the audit log."""
 
+import hashlib
 import logging
 import math
 from contextvars import ContextVar, Token
@@ -10,6 +11,7 @@ import phonenumbers
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -152,6 +154,41 @@ def session_rebind(*, user: User, old_key: str | None, session_key: str) -> bool
     if rows:
         user.session_key = session_key
     return bool(rows)
+
+
+# How long a logout that comes with the key a confirmation just cycled away still ends the
+# user's session (the key's row is gone; the note says whose it was).
+SESSION_CYCLED_NOTE_TTL = 300
+
+
+def _session_cycled_note_key(session_key: str) -> str:
+    return "session-cycled:" + hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def session_cycle_note(*, user: User, old_key: str | None) -> None:
+    """Before a confirmation cycles ``old_key`` away: note whose it was, so that a logout still
+    carrying it (another tab, sent at the same moment) ends the session that follows it
+    (``session_end_cycled``). Best effort: the cache being down only reopens that window."""
+    if not old_key:
+        return
+    try:
+        cache.set(_session_cycled_note_key(old_key), user.pk, SESSION_CYCLED_NOTE_TTL)
+    except Exception:  # noqa: BLE001 - a cache outage must not fail a confirmation
+        logger.warning("session cycle note not stored (cache unavailable)")
+
+
+def session_end_cycled(*, session_key: str, ip: str | None) -> bool:
+    """A logout whose session key was cycled away by a confirmation in flight: end the user's
+    session all the same (whatever key it has now). True when there was such a user."""
+    try:
+        pk = cache.get(_session_cycled_note_key(session_key))
+    except Exception:  # noqa: BLE001 - as above
+        return False
+    user = User.objects.filter(pk=pk).first() if pk else None
+    if user is None:
+        return False
+    session_end(user=user, ip=ip)
+    return True
 
 
 def session_end(*, user: User, ip: str | None) -> None:

@@ -183,6 +183,9 @@ class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             services.session_end(user=request.user, ip=client_ip(request))
+        elif key := request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+            # Sent with the key a confirmation in flight has just cycled away: still a logout.
+            services.session_end_cycled(session_key=key, ip=client_ip(request))
         return super().post(request, *args, **kwargs)
 
 

@@ -649,6 +649,7 @@ def session_verified(*, request, device) -> bool:
     from django_otp import login as otp_login
 
     old_key = request.session.session_key
+    account_services.session_cycle_note(user=request.user, old_key=old_key)
     otp_login(request, device)
     request.session.cycle_key()
     if account_services.session_rebind(
