@@ -106,3 +106,21 @@ def test_attempts_are_counted_before_the_password_is_compared(customer):
     assert services.login_address_attempt_begin(ip=SPRAYER) == 15 * 60
     services.login_address_attempt_end(ip=SPRAYER, succeeded=True)
     assert services.login_address_attempt_begin(ip=SPRAYER) == 15 * 60  # locked stays locked
+
+
+@pytest.mark.django_db
+def test_the_wait_never_reads_longer_than_the_cool_off():
+    """A lock another process set while this request waited for the row started after this
+    request's first clock reading: the wait it shows must still be at most the cool-off (the
+    two-process spraying test once read "16 minutes" for a 15-minute lock)."""
+    from accounts.models import LoginAddressThrottle
+
+    key = services.login_address_key(SPRAYER)
+    now = timezone.now()
+    LoginAddressThrottle.objects.create(
+        address=key,
+        window_started_at=now,
+        failures=3,
+        locked_until=now + timedelta(seconds=django_settings.LOGIN_ADDRESS_COOLOFF + 30),
+    )
+    assert services.login_address_attempt_begin(ip=SPRAYER) == 15 * 60
