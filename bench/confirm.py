@@ -36,7 +36,6 @@ are printed and written into README.md between ``<!-- bench-confirm:start -->`` 
 import argparse
 import json
 import os
-import platform
 import queue
 import re
 import secrets
@@ -54,6 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import ms  # noqa: E402
+
 README = ROOT / "README.md"
 MARK_START, MARK_END = "<!-- bench-confirm:start -->", "<!-- bench-confirm:end -->"
 TARGET_RATE, TARGET_P99 = 60.0, 0.150  # whole transfers/s at 8 customers, confirm POST p99
@@ -66,7 +68,7 @@ SMS_TIMEOUT = 30.0
 
 
 def log(message: str) -> None:
-    print(f"[bench-confirm {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    common.log(message, "bench-confirm")
 
 
 # --- the customers' phones: SMS the fake Twilio received, by number -----------------------
@@ -262,10 +264,6 @@ def run_level(n, *, base, destination, phones, customers, amounts, seconds, warm
         f"confirm POST p50 {ms(result.confirm.get('p50', 0))} p99 {ms(result.confirm.get('p99', 0))}"
     )
     return result
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 # --- inside Django (a child process with the bench's env) ---------------------------------
@@ -686,7 +684,7 @@ def main(argv=None) -> int:
             broker = (broker_url or "filesystem://").split(":", 1)[0]
             cache = "redis cache" if cache_url else "local-memory cache"
             setup_key = f"{made['database']}, {broker}, {cache}"
-            machine = f"{os.cpu_count()} CPU, Python {platform.python_version()}"
+            machine = common.machine()
             readme_update(setup_key, machine, results, queries, check, text)
             log("README.md bench-confirm section updated")
         finished = True

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import otp_generate  # noqa: E402
+from bench import common, otp_generate  # noqa: E402
 
 README = ROOT / "README.md"
 MARK_START, MARK_END = "<!-- bench-growth:start -->", "<!-- bench-growth:end -->"
@@ -260,7 +260,7 @@ def readme_update(filled: dict, rows, args) -> None:
     counts = filled["rows"]
     lines = [
         "",
-        f"**Growth** (`bench/growth.py`, {date}, {os.cpu_count()} CPU): Generate OTP "
+        f"**Growth** (`bench/growth.py`, {date}, {common.machine()}): Generate OTP "
         f"(celery run, {args.requests} requests at 20/s) on an empty database and on one holding "
         f"{counts['tokens_smsmessage']:,} SMS, {counts['tokens_challenge']:,} challenges and "
         f"{counts['accounts_auditevent']:,} audit events of {args.users:,} customers over "

@@ -29,7 +29,6 @@ Results are printed and written into README.md between ``<!-- bench-login:start 
 import argparse
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -45,13 +44,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import ms  # noqa: E402
+
 README = ROOT / "README.md"
 MARK_START, MARK_END = "<!-- bench-login:start -->", "<!-- bench-login:end -->"
 TARGET_RATIO = 0.85
 
 
 def log(message: str) -> None:
-    print(f"[bench-login {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    common.log(message, "bench-login")
 
 
 # --- the ceiling: hashing alone, one process per core -------------------------------------
@@ -181,8 +183,6 @@ def logins(base, customers, password, clients, seconds, warmup, meter):
 
 
 def readme_update(setup_key, machine, top, result, text) -> None:
-    from bench.otp_generate import ms
-
     content = README.read_text()
     if MARK_START not in content or MARK_END not in content:
         raise RuntimeError("README.md has no bench-login markers")
@@ -238,7 +238,6 @@ def main(argv=None) -> int:
     from bench.otp_generate import (
         CpuMeter,
         gunicorn_start,
-        ms,
         pg_drop,
         pg_recreate,
         run_checked,
@@ -365,7 +364,7 @@ def main(argv=None) -> int:
         if not args.no_readme:
             cache = "redis cache" if cache_url else "local-memory cache"
             setup_key = f"{made['database']}, {cache}"
-            machine = f"{cores} CPU, Python {platform.python_version()}"
+            machine = common.machine()
             readme_update(setup_key, machine, top, result, text)
             log("README.md bench-login section updated")
         finished = True

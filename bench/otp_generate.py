@@ -35,7 +35,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import re
 import secrets
 import signal
@@ -57,6 +56,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import ms  # noqa: E402
 from tests.fakes.twilio import FakeTwilio, Reply  # noqa: E402
 
 README = ROOT / "README.md"
@@ -64,7 +65,8 @@ MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 TARGET_P99 = 0.050  # seconds: "p99 under 50 ms with Celery"
 PROVIDER_DELAY = 1.0  # seconds the fake Twilio takes to answer each SMS
 GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4
-WORKER_CONCURRENCY = 16  # threads: the send task waits on Twilio, it does not compute
+WORKER_CONCURRENCY = 100  # threads, as the Procfile: the send task waits on Twilio, it does not compute
+DB_POOL_MAX_SIZE = 10  # the worker's PostgreSQL connections, as the Procfile
 HTTP_TIMEOUT = 30.0
 HUGE = str(10**9)
 COUNTED = 20  # Generate OTP requests whose SQL is counted, after the timed phase
@@ -73,7 +75,7 @@ CONFIRM_RE = re.compile(r"^/transfers/([A-Z0-9]+)/confirm/$")
 
 
 def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    common.log(message, "bench")
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -201,7 +203,7 @@ def worker_start(env: dict, log_dir: Path) -> Service:
             "-n",
             f"bench-{secrets.token_hex(4)}@%h",
         ],
-        env,
+        {**env, "DB_POOL_MAX_SIZE": str(DB_POOL_MAX_SIZE)},
         log_dir,
     )
     deadline = time.monotonic() + 60
@@ -639,10 +641,6 @@ def run(
 # --- report -------------------------------------------------------------------------------
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 def result_problems(result: RunResult) -> list[str]:
     expected = result.requests + result.warmup + len(result.queries)
     found = list(result.problems)
@@ -888,7 +886,7 @@ def main(argv=None, results: list | None = None) -> int:
         )
         customers = [Customer(c["user_id"], c["account"], c["phone"]) for c in made["customers"]]
         amounts = iter(range(10_001, 10_001 + 10 * (args.requests + args.inline_requests + 1000)))
-        common = dict(
+        run_args = dict(
             log_dir=log_dir,
             customers=customers,
             password=password,
@@ -904,7 +902,7 @@ def main(argv=None, results: list | None = None) -> int:
             warmup_n=args.warmup,
             with_worker=True,
             rate=args.rate or None,
-            **common,
+            **run_args,
         )
         print_result(celery)
         inline = run(
@@ -914,7 +912,7 @@ def main(argv=None, results: list | None = None) -> int:
             warmup_n=min(args.warmup, args.clients),
             with_worker=False,
             rate=None,
-            **common,
+            **run_args,
         )
         print_result(inline)
         if results is not None:
@@ -922,7 +920,7 @@ def main(argv=None, results: list | None = None) -> int:
 
         broker = (broker_url or "filesystem://").split(":", 1)[0]
         setup_key = f"{made['database']}, {broker}"
-        machine = f"{os.cpu_count()} CPU, Python {platform.python_version()}"
+        machine = common.machine()
         text = reading(celery, inline)
         print(f"\np99 inline / p99 celery = {inline.latency['p99'] / celery.latency['p99']:.1f}")
         print(

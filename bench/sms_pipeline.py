@@ -30,7 +30,6 @@ written into README.md between ``<!-- bench-sms:start -->`` and ``<!-- bench-sms
 import argparse
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -46,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from bench.otp_generate import (  # noqa: E402
     Service,
     group_cpu,
@@ -351,7 +351,7 @@ def readme_update(results: dict, args, database: str, broker: str) -> None:
     when = datetime.now().strftime("%Y-%m-%d")
     lines = [
         MARK_START,
-        f"Measured {when} on {platform.machine()}, {os.cpu_count()} cores, {database}, "
+        f"Measured {when} on {common.machine()}, {database}, "
         f"{broker} broker; worker `--pool=threads --concurrency={WORKER_CONCURRENCY}` with "
         f"`DB_POOL_MAX_SIZE={DB_POOL_MAX_SIZE}`, {CLICK_PROCESSES} click processes calling "
         "`challenge_issue` (on a busy machine they click late and slower than asked: second "
