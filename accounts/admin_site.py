@@ -4,6 +4,9 @@ Django makes it ``admin.site`` through ``portal.apps.StaffAdminConfig.default_si
 of its own, so that loading the site does not load the ModelAdmins that register on it.
 """
 
+from functools import wraps
+
+from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -77,6 +80,23 @@ class StaffAdminSite(OTPAdminSite):
             if self._enrolment_needed(request):
                 return redirect("accounts:staff-otp-enrol")
         return response
+
+    def admin_view(self, view, cacheable=False):
+        wrapped = super().admin_view(view, cacheable)
+        if view != self.logout:
+            return wrapped
+
+        @wraps(wrapped)
+        def logout(request, *args, **kwargs):
+            # Django's admin sends a logout without a staff session to the index before the view
+            # runs. One sent with the key the TOTP enrolment has just cycled away (another tab)
+            # is still a logout: it ends the session that key was (as for customers, F2).
+            key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+            if request.method == "POST" and key and not request.user.is_authenticated:
+                services.session_end_cycled(session_key=key, ip=client_ip(request))
+            return wrapped(request, *args, **kwargs)
+
+        return logout
 
     def logout(self, request, extra_context=None):
         if request.method == "POST" and request.user.is_authenticated:

@@ -305,6 +305,7 @@ class StaffTotpEnrolView(FormView):
         self.request.session.pop(self.SESSION_DEVICE, None)
         otp_login(self.request, device)
         old_key = self.request.session.session_key
+        services.session_cycle_note(user=self.request.user, old_key=old_key)
         self.request.session.cycle_key()
         if not services.session_rebind(
             user=self.request.user, old_key=old_key, session_key=self.request.session.session_key

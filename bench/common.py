@@ -16,6 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def cache_url(broker_url: str) -> str:
+    """The production stack keeps sessions, SMS limits and the SMS rate alarm in a shared Redis
+    cache: ``BENCH_CACHE_URL``, by default the broker's Redis database (its keys do not meet
+    Celery's); none (each process's local memory) with a filesystem broker."""
+    if os.environ.get("BENCH_CACHE_URL"):
+        return os.environ["BENCH_CACHE_URL"]
+    return broker_url if broker_url.startswith(("redis://", "rediss://")) else ""
+
+
 def log(message: str, name: str = "bench") -> None:
     print(f"[{name} {time.strftime('%H:%M:%S')}] {message}", flush=True)
 

@@ -509,7 +509,7 @@ def main(argv=None) -> int:
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "")
     broker_url = os.environ.get("BENCH_BROKER_URL", "")
-    cache_url = os.environ.get("BENCH_CACHE_URL", "")
+    cache_url = common.cache_url(broker_url)
     for url in (database_url, broker_url, cache_url):
         host = urlsplit(url).hostname
         if url and host not in {"127.0.0.1", "localhost", "::1"}:

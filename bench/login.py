@@ -255,8 +255,8 @@ def main(argv=None) -> int:
         parser.error("need 0 < clients <= customers <= 1000")
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "")
-    cache_url = os.environ.get("BENCH_CACHE_URL", "")
     broker_url = os.environ.get("BENCH_BROKER_URL", "")
+    cache_url = common.cache_url(broker_url)
     for url in (database_url, cache_url, broker_url):
         host = urlsplit(url).hostname
         if url and host not in {"127.0.0.1", "localhost", "::1"}:

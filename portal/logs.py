@@ -6,6 +6,8 @@ JSON lines in production, and nothing secret in them.
   in ``X-Request-ID`` and put on every log record written while the request runs
   (``RequestIdFilter``), so a load balancer's, gunicorn's and Django's lines of one request can
   be found together.
+* A Celery task queued while a request runs carries the request's id in a message header
+  (``request_id``) and the worker's log lines for that task carry it too (``portal.celery``).
 * ``JsonFormatter``: one JSON object per line with a fixed set of fields (time, level, logger,
   message, request_id, and the traceback when there is one). Extra attributes a library puts on
   a record (Django's ``request``, with its query string) are not written.
@@ -37,6 +39,12 @@ _SECRET_PATHS = re.compile(r"(/email/verify/)[^/\s\"'?]+")
 def request_id_current() -> str | None:
     """The id of the request being served in this thread, or None outside a request."""
     return _request_id.get()
+
+
+def request_id_bind(request_id: str | None) -> None:
+    """Name what this thread does next with ``request_id`` (a Celery task with the id of the
+    request that queued it: ``portal.celery``)."""
+    _request_id.set(request_id if request_id and REQUEST_ID_RE.fullmatch(request_id) else None)
 
 
 def redact(text: str) -> str:

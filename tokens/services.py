@@ -12,6 +12,7 @@ import logging
 import math
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -704,13 +705,12 @@ def sms_deliver(*, challenge_id) -> SmsMessage | None:
     )
     if claim is None:
         return None
-    message_id, look_first = claim
     challenge = Challenge.objects.select_related("user", "sms").get(pk=challenge_id)
     return _sms_send(
         challenge.sms,
         body=sms_body(challenge, code_generator.code(challenge)),
         validity=max(1, int((challenge.expires_at - now).total_seconds())),
-        look_first=look_first,
+        claim=claim,
     )
 
 
@@ -724,14 +724,21 @@ def notice_deliver(*, message_id) -> SmsMessage | None:
     message = SmsMessage.objects.select_related("user").get(pk=message_id)
     with override(message.user.language):
         body = gettext(message.notice.get("text", "")) % message.notice.get("params", {})
-    return _sms_send(message, body=body, validity=settings.SMS_NOTICE_VALIDITY, look_first=claim[1])
+    return _sms_send(message, body=body, validity=settings.SMS_NOTICE_VALIDITY, claim=claim)
 
 
-def _sms_claim(messages, *, now) -> tuple[int, bool] | None:
+@dataclass(frozen=True)
+class _Claim:
+    message_id: int
+    attempt: int  # the message's ``attempts`` once claimed: whose outcome may be recorded
+    look_first: bool  # the provider may already have the message: ask it before sending
+
+
+def _sms_claim(messages, *, now) -> _Claim | None:
     """Claim the one message of ``messages`` that may be sent (→ sending, one more attempt):
     a pending one, an ``unknown`` one (its last attempt ended without an answer), or one left
-    ``sending`` longer than ``SMS_SEND_LEASE`` (its worker died). Returns its id and whether
-    the provider must be asked first (it may already have the message), or None.
+    ``sending`` longer than ``SMS_SEND_LEASE`` (its worker died, or its provider is that slow).
+    Returns the claim, or None.
 
     A compare-and-set on (status, attempts): of two workers racing, one wins."""
     lease_over = now - timedelta(seconds=settings.SMS_SEND_LEASE)
@@ -756,17 +763,17 @@ def _sms_claim(messages, *, now) -> tuple[int, bool] | None:
     )
     if not claimed:
         return None
-    return pk, status != SmsMessage.Status.PENDING
+    return _Claim(pk, attempts + 1, look_first=status != SmsMessage.Status.PENDING)
 
 
-def _sms_send(message: SmsMessage, *, body: str, validity: int, look_first: bool) -> SmsMessage:
+def _sms_send(message: SmsMessage, *, body: str, validity: int, claim: _Claim) -> SmsMessage:
     # No database connection is held while the provider answers (up to TWILIO_TIMEOUT): the
     # worker waits on the network with many threads, PostgreSQL allows few connections.
     _db_connection_release()
     backend = sms.get_backend()
     try:
         sent = None
-        if look_first:
+        if claim.look_first:
             sent = backend.find(to=str(message.to), body=body, since=message.created_at)
         if sent is None:
             sent = backend.send(
@@ -777,22 +784,23 @@ def _sms_send(message: SmsMessage, *, body: str, validity: int, look_first: bool
             )
     except sms.TransientSmsError as exc:
         # Not taken (or, after an uncertain attempt, not known yet): try again later.
-        status = SmsMessage.Status.UNKNOWN if look_first else SmsMessage.Status.PENDING
-        _sms_mark(message, status, error_code=exc.code)
+        status = SmsMessage.Status.UNKNOWN if claim.look_first else SmsMessage.Status.PENDING
+        _sms_mark(message, claim, status, error_code=exc.code)
         raise
     except sms.UncertainSmsError as exc:
-        _sms_mark(message, SmsMessage.Status.UNKNOWN, error_code=exc.code)
+        _sms_mark(message, claim, SmsMessage.Status.UNKNOWN, error_code=exc.code)
         raise
     except sms.PermanentSmsError as exc:
-        _sms_mark(message, SmsMessage.Status.FAILED, error_code=exc.code)
+        _sms_mark(message, claim, SmsMessage.Status.FAILED, error_code=exc.code)
         return message
     except BaseException:
         # Anything unforeseen (a bug, the worker told to stop): the provider may have the
         # message; a later attempt asks it before sending again.
-        _sms_mark(message, SmsMessage.Status.UNKNOWN, error_code="error")
+        _sms_mark(message, claim, SmsMessage.Status.UNKNOWN, error_code="error")
         raise
-    message.provider_id = sent.provider_id
-    _sms_mark(message, _provider_status(sent.status), error_code="")
+    _sms_mark(
+        message, claim, _provider_status(sent.status), error_code="", provider_id=sent.provider_id
+    )
     return message
 
 
@@ -891,10 +899,30 @@ def sms_status_update(*, provider_id: str, status: str, error_code: str = "") ->
     return bool(moved) or SmsMessage.objects.filter(provider_id=provider_id).exists()
 
 
-def _sms_mark(message: SmsMessage, status: str, *, error_code: str) -> None:
-    message.status = status
-    message.error_code = error_code
-    message.save(update_fields=["status", "error_code", "provider_id", "updated_at"])
+def _sms_mark(
+    message: SmsMessage, claim: _Claim, status: str, *, error_code: str, provider_id=None
+) -> None:
+    """Record the attempt's outcome, only while the attempt still holds its claim: one that
+    answered after ``SMS_SEND_LEASE`` lost the message to a later attempt, whose record stands
+    (a late "accepted" here would put the wrong provider id where status callbacks look)."""
+    fields = {"status": status, "error_code": error_code, "updated_at": timezone.now()}
+    if provider_id is not None:
+        fields["provider_id"] = provider_id
+    recorded = SmsMessage.objects.filter(
+        pk=claim.message_id, status=SmsMessage.Status.SENDING, attempts=claim.attempt
+    ).update(**fields)
+    if recorded:
+        for name, value in fields.items():
+            setattr(message, name, value)
+    else:
+        logger.warning(
+            "SMS %s: attempt %s answered (%s, provider id %s) after a later attempt took it "
+            "over; not recorded",
+            claim.message_id,
+            claim.attempt,
+            status,
+            provider_id or "-",
+        )
 
 
 def _provider_status(status: str) -> str:

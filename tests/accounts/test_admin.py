@@ -106,6 +106,28 @@ def test_staff_admin_logout_ends_the_session():
     assert client.get("/admin/").status_code == 302
 
 
+def test_staff_logout_with_the_key_an_enrolment_just_cycled_away_still_ends_the_session():
+    """As for customers (F2): the TOTP enrolment cycles the session key; a logout from another
+    tab still carrying the old key, read after the cycle and the rebind, still ends the session."""
+    from django.conf import settings
+
+    client, user = staff_client("agent")
+    session = client.session.__class__(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+    old_key = session.session_key
+    services.session_cycle_note(user=user, old_key=old_key)  # what the enrolment does first
+    session.cycle_key()
+    assert services.session_rebind(user=user, old_key=old_key, session_key=session.session_key)
+    session.save()
+
+    response = client.post("/admin/logout/")  # still carries the old key
+
+    assert response.status_code == 302  # Django's admin: to the index, which asks for a login
+    user.refresh_from_db()
+    assert user.session_key == ""
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    assert client.get("/admin/").status_code == 302
+
+
 # --- roles ----------------------------------------------------------------------------------
 
 # What each role may do: HTTP status of each page, and whether the action took effect.

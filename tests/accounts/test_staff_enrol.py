@@ -201,3 +201,18 @@ def test_wrong_enrolment_codes_are_throttled_like_login_codes(newcomer):
         assert other.post(ENROL, {"code": code}).status_code == 302
     device = TOTPDevice.objects.get(user=newcomer)
     assert device.confirmed and device.throttling_failure_count == 0
+
+
+def test_the_enrolment_notes_the_session_key_it_cycles_away(newcomer_client, newcomer):
+    """So that a logout from another tab still carrying the old key ends the session (F2, as
+    for customers; tests/accounts/test_admin.py has the logout side)."""
+    from django.core.cache import cache
+
+    from accounts import services
+
+    totp = pyotp.parse_uri(otpauth_uri(newcomer_client.get(ENROL).content.decode()))
+    old_key = newcomer_client.session.session_key
+    response = newcomer_client.post(ENROL, {"code": totp.now()})
+    assert response.status_code == 302
+    assert newcomer_client.session.session_key != old_key
+    assert cache.get(services._session_cycled_note_key(old_key)) == newcomer.pk

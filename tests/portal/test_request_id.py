@@ -8,7 +8,7 @@ import re
 import pytest
 
 from portal.logs import JsonFormatter, RequestIdFilter
-from tests.conftest import outbox_code
+from tests.conftest import outbox_code, wait_for
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,34 @@ def test_no_password_or_otp_is_logged_in_a_whole_transfer(
     assert records.lines
     for secret in (PASSWORD, code, wrong):
         assert secret not in logged
+
+
+def test_the_request_id_travels_to_the_celery_task_it_queues(
+    client, customer, other_customer, celery_worker_factory
+):
+    """Generate OTP queues the SMS task; the real worker's log lines for that task carry the
+    request's id, so a customer's "no SMS came" can be followed from the request to the send.
+    The worker logs JSON lines as in production (in development Celery's own format)."""
+    from payments.models import BankAccount
+
+    worker = celery_worker_factory({"SMS_BACKEND": "outbox", "LOG_FORMAT": "json"})
+
+    assert client.post("/login/", {"username": "budi", "password": PASSWORD}).status_code == 302
+    response = client.post(
+        "/transfers/new/",
+        {"source": BankAccount.objects.get(number="1001000011").pk, "destination": "other",
+         "destination_number": "1002000017", "amount": "1.500.000"},
+    )
+    reference = response["Location"].split("/")[2]
+    response = client.post(f"/transfers/{reference}/otp/")
+    assert response.status_code == 302
+    request_id = response["X-Request-ID"]
+
+    def task_lines():
+        lines = [json.loads(line) for line in worker.log_path.read_text().splitlines()
+                 if line.startswith("{")]
+        return [line for line in lines
+                if "challenge_sms_send" in line["message"] and "succeeded" in line["message"]]
+
+    lines = wait_for(task_lines)
+    assert lines[0]["request_id"] == request_id

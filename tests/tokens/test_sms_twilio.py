@@ -21,7 +21,7 @@ from tests.fakes.twilio import Reply
 from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import exceptions, selectors, services, tasks
 from tokens.models import Challenge, OutboxMessage, SmsMessage
-from tokens.sms import UncertainSmsError
+from tokens.sms import Sent, UncertainSmsError
 
 pytestmark = pytest.mark.django_db
 
@@ -351,6 +351,47 @@ def test_sending_left_by_a_dead_worker_is_taken_over_after_the_lease(fake_twilio
     assert message.status == SmsMessage.Status.ACCEPTED
     assert message.provider_id == fake_twilio.sids[0]
     assert len(fake_twilio.messages()) == 1
+
+
+class LateFirstAnswer:
+    """An SMS backend whose first send answers only after the lease ran out, by which time a
+    second worker took the message over and sent it (``takeover`` runs inside that send)."""
+
+    takeover = None
+
+    def find(self, *, to, body, since):
+        return None
+
+    def send(self, *, to, body, validity_period, status_callback):
+        if LateFirstAnswer.takeover is not None:
+            takeover, LateFirstAnswer.takeover = LateFirstAnswer.takeover, None
+            takeover()
+            return Sent("SM-late", "accepted")
+        return Sent("SM-takeover", "queued")
+
+
+def test_an_answer_after_a_takeover_does_not_overwrite_the_takeover(issue, settings):
+    """A worker whose provider answered after the lease lost the message to a second worker:
+    what the second one recorded stands (its provider id is the one status callbacks name)."""
+    settings.SMS_BACKEND = "tests.tokens.test_sms_twilio.LateFirstAnswer"
+    challenge, _ = issue(send=False)
+    taken = []
+
+    def takeover():
+        later = timezone.now() + timedelta(seconds=settings.SMS_SEND_LEASE + 1)
+        with time_machine.travel(later, tick=False):
+            taken.append(services.sms_deliver(challenge_id=challenge.pk))
+
+    LateFirstAnswer.takeover = takeover
+    services.sms_deliver(challenge_id=challenge.pk)
+
+    assert taken[0].provider_id == "SM-takeover"
+    message = sms_of(challenge)
+    assert (message.provider_id, message.status, message.attempts) == (
+        "SM-takeover",
+        SmsMessage.Status.ACCEPTED,
+        2,
+    )
 
 
 # --- At most once -------------------------------------------------------------------------
