@@ -89,10 +89,9 @@ def test_a_verification_link_is_redacted_in_logs(client, records):
     assert not any("s1gnatur3" in line or "eyJzZWNyZXQi" in line for line in records.lines)
 
 
-def test_no_password_or_otp_is_logged_in_a_whole_transfer(
-    client, customer, other_customer, records, django_capture_on_commit_callbacks
-):
-    from payments.models import BankAccount, Transfer
+def transfer_started(client) -> str:
+    """Budi logs in and fills in a transfer: its reference, waiting for Generate OTP."""
+    from payments.models import BankAccount
 
     assert client.post("/login/", {"username": "budi", "password": PASSWORD}).status_code == 302
     response = client.post(
@@ -100,7 +99,15 @@ def test_no_password_or_otp_is_logged_in_a_whole_transfer(
         {"source": BankAccount.objects.get(number="1001000011").pk, "destination": "other",
          "destination_number": "1002000017", "amount": "1.500.000"},
     )
-    reference = response["Location"].split("/")[2]
+    return response["Location"].split("/")[2]
+
+
+def test_no_password_or_otp_is_logged_in_a_whole_transfer(
+    client, customer, other_customer, records, django_capture_on_commit_callbacks
+):
+    from payments.models import Transfer
+
+    reference = transfer_started(client)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/transfers/{reference}/otp/")
     code = outbox_code()
@@ -122,17 +129,9 @@ def test_the_request_id_travels_to_the_celery_task_it_queues(
     """Generate OTP queues the SMS task; the real worker's log lines for that task carry the
     request's id, so a customer's "no SMS came" can be followed from the request to the send.
     The worker logs JSON lines as in production (in development Celery's own format)."""
-    from payments.models import BankAccount
-
     worker = celery_worker_factory({"SMS_BACKEND": "outbox", "LOG_FORMAT": "json"})
 
-    assert client.post("/login/", {"username": "budi", "password": PASSWORD}).status_code == 302
-    response = client.post(
-        "/transfers/new/",
-        {"source": BankAccount.objects.get(number="1001000011").pk, "destination": "other",
-         "destination_number": "1002000017", "amount": "1.500.000"},
-    )
-    reference = response["Location"].split("/")[2]
+    reference = transfer_started(client)
     response = client.post(f"/transfers/{reference}/otp/")
     assert response.status_code == 302
     request_id = response["X-Request-ID"]
