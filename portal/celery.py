@@ -27,9 +27,12 @@ def _request_id_send(headers=None, **kwargs):
 
 @task_prerun.connect
 def _request_id_receive(task=None, **kwargs):
-    request_id_bind(getattr(task.request, "request_id", None) if task else None)
+    # A task run eagerly (development, tests) runs inside the request and keeps its id.
+    if task is not None and not task.request.is_eager:
+        request_id_bind(getattr(task.request, "request_id", None))
 
 
 @task_postrun.connect
-def _request_id_end(**kwargs):
-    request_id_bind(None)
+def _request_id_end(task=None, **kwargs):
+    if task is not None and not task.request.is_eager:
+        request_id_bind(None)

@@ -783,13 +783,16 @@ def _sms_send(message: SmsMessage, *, body: str, validity: int, claim: _Claim) -
                 status_callback=settings.SMS_STATUS_CALLBACK_URL,
             )
     except sms.TransientSmsError as exc:
-        # Not taken (or, after an uncertain attempt, not known yet): try again later.
+        # Not taken (or, after an uncertain attempt, not known yet): try again later, unless
+        # the message is no longer this attempt's (its holder retries, not this task).
         status = SmsMessage.Status.UNKNOWN if claim.look_first else SmsMessage.Status.PENDING
-        _sms_mark(message, claim, status, error_code=exc.code)
-        raise
+        if _sms_mark(message, claim, status, error_code=exc.code):
+            raise
+        return message
     except sms.UncertainSmsError as exc:
-        _sms_mark(message, claim, SmsMessage.Status.UNKNOWN, error_code=exc.code)
-        raise
+        if _sms_mark(message, claim, SmsMessage.Status.UNKNOWN, error_code=exc.code):
+            raise
+        return message
     except sms.PermanentSmsError as exc:
         _sms_mark(message, claim, SmsMessage.Status.FAILED, error_code=exc.code)
         return message
@@ -901,16 +904,26 @@ def sms_status_update(*, provider_id: str, status: str, error_code: str = "") ->
 
 def _sms_mark(
     message: SmsMessage, claim: _Claim, status: str, *, error_code: str, provider_id=None
-) -> None:
-    """Record the attempt's outcome, only while the attempt still holds its claim: one that
-    answered after ``SMS_SEND_LEASE`` lost the message to a later attempt, whose record stands
-    (a late "accepted" here would put the wrong provider id where status callbacks look)."""
+) -> bool:
+    """Record the attempt's outcome while the attempt still holds its claim; True if it did.
+
+    One that answered after ``SMS_SEND_LEASE`` lost the message to a later attempt, whose record
+    stands (its provider id is the one status callbacks name). One exception: a late acceptance
+    is recorded when the later attempt has finished without a provider id (``unknown``,
+    ``pending``): it is then the only news that the message was sent."""
     fields = {"status": status, "error_code": error_code, "updated_at": timezone.now()}
     if provider_id is not None:
         fields["provider_id"] = provider_id
-    recorded = SmsMessage.objects.filter(
-        pk=claim.message_id, status=SmsMessage.Status.SENDING, attempts=claim.attempt
+    messages = SmsMessage.objects.filter(pk=claim.message_id)
+    recorded = messages.filter(
+        status=SmsMessage.Status.SENDING, attempts=claim.attempt
     ).update(**fields)
+    if not recorded and provider_id is not None:
+        recorded = (
+            messages.filter(provider_id__isnull=True)
+            .exclude(status=SmsMessage.Status.SENDING)
+            .update(**fields)
+        )
     if recorded:
         for name, value in fields.items():
             setattr(message, name, value)
@@ -923,6 +936,7 @@ def _sms_mark(
             status,
             provider_id or "-",
         )
+    return bool(recorded)
 
 
 def _provider_status(status: str) -> str:

@@ -144,3 +144,24 @@ def test_the_request_id_travels_to_the_celery_task_it_queues(
 
     lines = wait_for(task_lines)
     assert lines[0]["request_id"] == request_id
+
+
+def test_a_task_run_eagerly_keeps_the_requests_id(settings):
+    """In development and tests a task may run inside the request (eager): the request's lines
+    after it keep their id, and the task's own lines carry it."""
+    from portal.celery import app
+    from portal.logs import request_id_bind, request_id_current
+
+    @app.task
+    def seen():
+        return request_id_current()
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    request_id_bind("req-abcdef12")
+    try:
+        assert seen.delay().get() == "req-abcdef12"
+        assert request_id_current() == "req-abcdef12"
+    finally:
+        request_id_bind(None)
+        app.conf.task_always_eager = eager

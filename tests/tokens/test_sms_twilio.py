@@ -21,7 +21,7 @@ from tests.fakes.twilio import Reply
 from tests.tokens.intent import PARAMS, SUMMARY, TEXT
 from tokens import exceptions, selectors, services, tasks
 from tokens.models import Challenge, OutboxMessage, SmsMessage
-from tokens.sms import Sent, UncertainSmsError
+from tokens.sms import Sent, TransientSmsError, UncertainSmsError
 
 pytestmark = pytest.mark.django_db
 
@@ -392,6 +392,75 @@ def test_an_answer_after_a_takeover_does_not_overwrite_the_takeover(issue, setti
         SmsMessage.Status.ACCEPTED,
         2,
     )
+
+
+class LateAfterUnknown:
+    """The first send answers after the lease; meanwhile the takeover's send ends uncertain."""
+
+    takeover = None
+
+    def find(self, *, to, body, since):
+        return None
+
+    def send(self, *, to, body, validity_period, status_callback):
+        if LateAfterUnknown.takeover is not None:
+            takeover, LateAfterUnknown.takeover = LateAfterUnknown.takeover, None
+            takeover()
+            return Sent("SM-late", "accepted")
+        raise UncertainSmsError("timeout", "no answer in time")
+
+
+def test_a_late_acceptance_is_kept_when_the_takeover_ended_without_one(issue, settings):
+    """The takeover ended ``unknown`` with no provider id: the late attempt's acceptance is the
+    only news of the message and is recorded (its status callbacks then find it)."""
+    settings.SMS_BACKEND = "tests.tokens.test_sms_twilio.LateAfterUnknown"
+    challenge, _ = issue(send=False)
+
+    def takeover():
+        later = timezone.now() + timedelta(seconds=settings.SMS_SEND_LEASE + 1)
+        with time_machine.travel(later, tick=False), pytest.raises(UncertainSmsError):
+            services.sms_deliver(challenge_id=challenge.pk)
+
+    LateAfterUnknown.takeover = takeover
+    services.sms_deliver(challenge_id=challenge.pk)
+
+    message = sms_of(challenge)
+    assert (message.status, message.provider_id) == (SmsMessage.Status.ACCEPTED, "SM-late")
+    assert services.sms_status_update(provider_id="SM-late", status="delivered")
+
+
+class TransientAfterTakeover:
+    """The first send fails (transient) only after a takeover has sent the message."""
+
+    takeover = None
+
+    def find(self, *, to, body, since):
+        return None
+
+    def send(self, *, to, body, validity_period, status_callback):
+        if TransientAfterTakeover.takeover is not None:
+            takeover, TransientAfterTakeover.takeover = TransientAfterTakeover.takeover, None
+            takeover()
+            raise TransientSmsError("503", "busy")
+        return Sent("SM-takeover", "queued")
+
+
+def test_an_attempt_that_lost_its_claim_does_not_ask_for_a_retry(issue, settings):
+    """Its error is not the message's any more: no second retry chain (which could end in
+    ``sms_give_up`` failing a message another attempt holds)."""
+    settings.SMS_BACKEND = "tests.tokens.test_sms_twilio.TransientAfterTakeover"
+    challenge, _ = issue(send=False)
+
+    def takeover():
+        later = timezone.now() + timedelta(seconds=settings.SMS_SEND_LEASE + 1)
+        with time_machine.travel(later, tick=False):
+            services.sms_deliver(challenge_id=challenge.pk)
+
+    TransientAfterTakeover.takeover = takeover
+    services.sms_deliver(challenge_id=challenge.pk)  # does not raise
+
+    message = sms_of(challenge)
+    assert (message.status, message.provider_id) == (SmsMessage.Status.ACCEPTED, "SM-takeover")
 
 
 # --- At most once -------------------------------------------------------------------------
