@@ -527,60 +527,17 @@ def main(argv=None) -> int:
         if database_url.startswith(("postgres://", "postgresql://")):
             pg_recreate(database_url)
             pg_created = True
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"}
-        }
-        huge = str(10**9)
-        env.update(
-            DJANGO_SETTINGS_MODULE="portal.settings",
-            PORTAL_ENV="development",
-            DEBUG="False",
-            PORTAL_VAR_DIR=tmp,
-            DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bench.sqlite3'}",
-            CELERY_BROKER_URL=broker_url or "filesystem://",
-            CELERY_TASK_ALWAYS_EAGER="False",
-            SMS_BACKEND="twilio",
+        env = common.portal_env(
+            tmp_path,
+            database_url=database_url,
+            broker_url=broker_url,
+            password=password,
             TWILIO_API_BASE_URL=fake.base_url,
-            TWILIO_TIMEOUT="5",
-            SMS_STATUS_CALLBACK_URL="",
-            # The bench customers send far more than a customer may: the limits are not what
-            # is measured (they are tested elsewhere), so they are lifted here.
-            OTP_SMS_USER_LIMIT=huge,
-            OTP_SMS_PHONE_LIMIT=huge,
-            OTP_RESEND_COOLDOWN="0",
-            OTP_SMS_GLOBAL_ALARM=huge,
-            SESSION_IDLE_TIMEOUT=str(24 * 3600),
             SESSION_ABSOLUTE_TIMEOUT=str(24 * 3600),
-            BENCH_CUSTOMER_PASSWORD=password,
-            PYTHONUNBUFFERED="1",
-        )
-        if cache_url:
-            env["CACHE_URL"] = cache_url
-
-        log("migrating")
-        run_checked(
-            [sys.executable, "manage.py", "migrate", "--noinput"], env, log_dir / "migrate.log"
+            **common.SMS_ENV,
         )
         n_customers = max(levels) + 1  # the last one's transfers are the query count's
-        log(f"creating {n_customers} bench customers")
-        made = json.loads(
-            run_checked(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.portal_side",
-                    "setup",
-                    "--customers",
-                    str(n_customers),
-                ],
-                env,
-                log_dir / "setup.log",
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        made = common.portal_setup(env, log_dir, n_customers, "bench-confirm")
         customers = [Customer(c["user_id"], c["account"], c["phone"]) for c in made["customers"]]
         counting, customers = customers[-1], customers[:-1]
         opening = {made["destination"]: "0"}

@@ -240,7 +240,6 @@ def main(argv=None) -> int:
         gunicorn_start,
         pg_drop,
         pg_recreate,
-        run_checked,
     )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -273,49 +272,15 @@ def main(argv=None) -> int:
         if database_url.startswith(("postgres://", "postgresql://")):
             pg_recreate(database_url)
             pg_created = True
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"}
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="portal.settings",
-            PORTAL_ENV="development",
-            DEBUG="False",
-            PORTAL_VAR_DIR=tmp,
-            DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bench.sqlite3'}",
-            CELERY_BROKER_URL=broker_url or "filesystem://",
-            BENCH_CUSTOMER_PASSWORD=password,
-            PYTHONUNBUFFERED="1",
+        env = common.portal_env(
+            tmp_path, database_url=database_url, broker_url=broker_url, password=password
         )
-        if cache_url:
-            env["CACHE_URL"] = cache_url
         cores = os.cpu_count() or 1
         log(f"ceiling: {cores} processes hashing for {args.seconds:g} s")
         top = ceiling(env, cores, args.seconds)
         log(f"ceiling: {top['rate']:.1f} verifications/s ({top['hasher']} {top['params']})")
 
-        log("migrating")
-        run_checked(
-            [sys.executable, "manage.py", "migrate", "--noinput"], env, log_dir / "migrate.log"
-        )
-        log(f"creating {args.customers} bench customers")
-        made = json.loads(
-            run_checked(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.portal_side",
-                    "setup",
-                    "--customers",
-                    str(args.customers),
-                ],
-                env,
-                log_dir / "setup.log",
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        made = common.portal_setup(env, log_dir, args.customers, "bench-login")
         customers = [c["user_id"] for c in made["customers"]]
         with ExitStack() as stack:
             web, base = gunicorn_start(env, log_dir, "gunicorn")

@@ -57,7 +57,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
-from bench.common import ms  # noqa: E402
+from bench.common import ms, run_checked  # noqa: E402
 from tests.fakes.twilio import FakeTwilio, Reply  # noqa: E402
 
 README = ROOT / "README.md"
@@ -68,7 +68,6 @@ GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4
 WORKER_CONCURRENCY = 100  # threads, as the Procfile: the send task waits on Twilio, it does not compute
 DB_POOL_MAX_SIZE = 10  # the worker's PostgreSQL connections, as the Procfile
 HTTP_TIMEOUT = 30.0
-HUGE = str(10**9)
 COUNTED = 20  # Generate OTP requests whose SQL is counted, after the timed phase
 AMOUNT_RE = re.compile(r"Rp ([0-9.]+)")
 CONFIRM_RE = re.compile(r"^/transfers/([A-Z0-9]+)/confirm/$")
@@ -132,18 +131,6 @@ class Service:
         with suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         self._log.close()
-
-
-def run_checked(argv: list[str], env: dict, log_path: Path, timeout: float = 300) -> str:
-    result = subprocess.run(
-        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    log_path.write_text(result.stdout + result.stderr)
-    if result.returncode:
-        raise RuntimeError(
-            f"{' '.join(argv[1:4])} failed:\n{(result.stdout + result.stderr)[-3000:]}"
-        )
-    return result.stdout
 
 
 def gunicorn_start(
@@ -834,55 +821,16 @@ def main(argv=None, results: list | None = None) -> int:
         if database_url.startswith(("postgres://", "postgresql://")):
             pg_recreate(database_url)
             pg_created = True
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"}
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE=args.settings,
-            PORTAL_ENV="development",
-            DEBUG="False",
-            PORTAL_VAR_DIR=tmp,
-            DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bench.sqlite3'}",
-            CELERY_BROKER_URL=broker_url or "filesystem://",
-            CELERY_TASK_ALWAYS_EAGER="False",
-            SMS_BACKEND="twilio",
+        env = common.portal_env(
+            tmp_path,
+            database_url=database_url,
+            broker_url=broker_url,
+            password=password,
+            settings=args.settings,
             TWILIO_API_BASE_URL=fake.base_url,
-            TWILIO_TIMEOUT="5",
-            SMS_STATUS_CALLBACK_URL="",
-            OTP_SMS_USER_LIMIT=HUGE,
-            OTP_SMS_PHONE_LIMIT=HUGE,
-            OTP_RESEND_COOLDOWN="0",
-            OTP_SMS_GLOBAL_ALARM=HUGE,
-            SESSION_IDLE_TIMEOUT=str(24 * 3600),
-            BENCH_CUSTOMER_PASSWORD=password,
-            PYTHONUNBUFFERED="1",
+            **common.SMS_ENV,
         )
-        if common.cache_url(broker_url):
-            env["CACHE_URL"] = common.cache_url(broker_url)
-
-        log("migrating")
-        run_checked(
-            [sys.executable, "manage.py", "migrate", "--noinput"], env, log_dir / "migrate.log"
-        )
-        log(f"creating {args.customers} bench customers")
-        made = json.loads(
-            run_checked(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.portal_side",
-                    "setup",
-                    "--customers",
-                    str(args.customers),
-                ],
-                env,
-                log_dir / "setup.log",
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        made = common.portal_setup(env, log_dir, args.customers)
         customers = [Customer(c["user_id"], c["account"], c["phone"]) for c in made["customers"]]
         amounts = iter(range(10_001, 10_001 + 10 * (args.requests + args.inline_requests + 1000)))
         run_args = dict(
