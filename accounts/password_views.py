@@ -393,13 +393,9 @@ class PasswordChangeConfirmView(PasswordChangeActionMixin, OtpConfirmView):
             otp_services.notice_send(user=user, text=services.PASSWORD_CHANGED_TEXT, params={})
         # This session carries the new password's hash and a new key; it stays the only one,
         # unless it ended meanwhile (a logout in another tab): then it ends here too.
-        old_key = self.request.session.session_key
-        services.session_cycle_note(user=user, old_key=old_key)
-        update_session_auth_hash(self.request, user)
-        if not services.session_rebind(
-            user=user, old_key=old_key, session_key=self.request.session.session_key
-        ):
-            logout(self.request)
+        services.session_key_cycle(
+            self.request, user=user, cycle=lambda: update_session_auth_hash(self.request, user)
+        )
 
     def get_success_url(self):
         return reverse("accounts:password-change-done", kwargs={"pk": self.action.pk})

@@ -10,6 +10,7 @@ from importlib import import_module
 import phonenumbers
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.contrib.auth import logout
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -175,6 +176,22 @@ def session_cycle_note(*, user: User, old_key: str | None) -> None:
         cache.set(_session_cycled_note_key(old_key), user.pk, SESSION_CYCLED_NOTE_TTL)
     except Exception:  # noqa: BLE001 - a cache outage must not fail a confirmation
         logger.warning("session cycle note not stored (cache unavailable)")
+
+
+def session_key_cycle(request, *, user: User, cycle=None) -> bool:
+    """Give the logged-in session a new key (after an OTP, a new password, a staff device)
+    while it stays the user's only one: note the old key (a logout still carrying it ends the
+    session, ``session_end_cycled``), cycle it (``cycle``, by default ``cycle_key``), and
+    follow it by compare-and-set (``session_rebind``). False when the session ended meanwhile
+    (a logout in another tab, a login elsewhere): it is then ended here too, never revived
+    under the new key."""
+    old_key = request.session.session_key
+    session_cycle_note(user=user, old_key=old_key)
+    (cycle or request.session.cycle_key)()
+    if session_rebind(user=user, old_key=old_key, session_key=request.session.session_key):
+        return True
+    logout(request)
+    return False
 
 
 def session_end_cycled(*, session_key: str, ip: str | None) -> bool:

@@ -7,7 +7,6 @@ import segno
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -304,15 +303,9 @@ class StaffTotpEnrolView(FormView):
             return self.form_invalid(form)
         self.request.session.pop(self.SESSION_DEVICE, None)
         otp_login(self.request, device)
-        old_key = self.request.session.session_key
-        services.session_cycle_note(user=self.request.user, old_key=old_key)
-        self.request.session.cycle_key()
-        if not services.session_rebind(
-            user=self.request.user, old_key=old_key, session_key=self.request.session.session_key
-        ):
+        if not services.session_key_cycle(self.request, user=self.request.user):
             # Logged out (or logged in elsewhere) meanwhile: the device stays enrolled, this
-            # session ends.
-            logout(self.request)
+            # session has ended.
             return redirect("admin:login")
         messages.success(self.request, _("Your authenticator is set up."))
         return redirect("admin:index")

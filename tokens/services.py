@@ -17,7 +17,6 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -649,16 +648,8 @@ def session_verified(*, request, device) -> bool:
     the request goes on logged out."""
     from django_otp import login as otp_login
 
-    old_key = request.session.session_key
-    account_services.session_cycle_note(user=request.user, old_key=old_key)
     otp_login(request, device)
-    request.session.cycle_key()
-    if account_services.session_rebind(
-        user=request.user, old_key=old_key, session_key=request.session.session_key
-    ):
-        return True
-    logout(request)
-    return False
+    return account_services.session_key_cycle(request, user=request.user)
 
 
 def session_covers(*, purpose: str, session_verified: bool) -> bool:
