@@ -124,27 +124,26 @@ def test_login_records_old_go_a_locked_user_id_stays_locked(settings):
     assert not LoginAddressThrottle.objects.filter(pk=old_address.pk).exists()
 
 
-def _confirmed_transfer(customer, run_on_commit):
-    """A transfer confirmed through the services: challenge, SMS, audit events, ledger legs."""
-    transfer = payments.transfer_create(
+def _draft(customer, amount="125000", description="Sewa"):
+    """A transfer from Budi's account to Siti's, not yet confirmed."""
+    return payments.transfer_create(
         user=customer,
         source=account("1001000011"),
         destination=account("1002000017"),
-        amount=Decimal("125000"),
-        description="Sewa",
+        amount=Decimal(amount),
+        description=description,
     )
+
+
+def _confirmed_transfer(customer, run_on_commit):
+    """A transfer confirmed through the services: challenge, SMS, audit events, ledger legs."""
+    transfer = _draft(customer)
     run_on_commit(payments.transfer_challenge_issue, transfer=transfer)
     return payments.transfer_confirm(transfer=transfer, code=outbox_code())
 
 
 def _pending_transfer(customer, run_on_commit):
-    transfer = payments.transfer_create(
-        user=customer,
-        source=account("1001000011"),
-        destination=account("1002000017"),
-        amount=Decimal("5000"),
-        description="",
-    )
+    transfer = _draft(customer, amount="5000", description="")
     run_on_commit(payments.transfer_challenge_issue, transfer=transfer)
     return Transfer.objects.get(pk=transfer.pk)
 
@@ -455,13 +454,7 @@ def test_a_draft_resumed_after_the_retention_is_not_purged_while_it_waits(
     (pending, started now, its SMS sent), survives the purge and its right code confirms it.
     Likewise a payee made long ago whose code was just asked for."""
     with back(settings.RETENTION_UNCONFIRMED_DAYS + 1):
-        transfer = payments.transfer_create(
-            user=customer,
-            source=account("1001000011"),
-            destination=account("1002000017"),
-            amount=Decimal("125000"),
-            description="Sewa",
-        )
+        transfer = _draft(customer)
         payee = payments.payee_create(
             user=customer, account=account("1002000017"), nickname="Kos"
         )

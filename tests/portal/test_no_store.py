@@ -10,27 +10,16 @@ import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 
 from accounts import services as account_services
 from accounts.models import User
 from payments import services as payment_services
 from payments.models import BankAccount
 from tests.factories import PASSWORD
+from tests.security.hostile import walk
 
 pytestmark = pytest.mark.django_db
-
-
-def walk(patterns, namespace=""):
-    """Every (name, parameter names, route) of the URLconf, through includes."""
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            for name, params, route in walk(entry.url_patterns, inner):
-                yield name, params, str(entry.pattern) + route
-        elif isinstance(entry, URLPattern):
-            name = f"{namespace}{entry.name}" if entry.name else None
-            yield name, list(entry.pattern.regex.groupindex), str(entry.pattern)
 
 
 @pytest.fixture
